@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Both create .venv if missing, (re)install only when the package's sources changed, and are idempotent.
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+# The Python that .python-version selects (pyenv resolves "3.12"), else the first 3.12+ on PATH.
+BOOTPY  := $(shell for p in python$$(cat .python-version 2>/dev/null) python3.12 python3.13 python3; do \
+             command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+             && { echo $$p; break; }; done)
+SOURCES := pyproject.toml setup.py $(wildcard cyext/*.pyx cyext/*.pxd)
+PYTEST_ARGS ?=
+
+.PHONY: demo test install clean bench
+
+install: $(STAMP)
+
+$(PY):
+	@test -n "$(BOOTPY)" || { echo "error: Python 3.12 or newer not found (see .python-version)"; exit 2; }
+	$(BOOTPY) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Build requirements first, then an editable install without build isolation: quick to redo, and the
+# compiled extension lands next to its sources so tests import exactly what was built.
+$(STAMP): $(SOURCES) | $(PY)
+	$(PY) -m pip install --quiet "setuptools>=69" "Cython>=3.0" "numpy>=1.26" wheel
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(VENV)/bin/piracysim validate -v scenarios/*.yaml
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_engines.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info cyext/*.c cyext/*.so

@@ -1,0 +1,15 @@
+# The counter-based generator of MODEL.md §5 in C, inlined into any Cython module that cimports it.
+from libc.stdint cimport uint64_t
+
+cdef inline uint64_t mix(uint64_t z) noexcept nogil:
+    z = z + <uint64_t>0x9E3779B97F4A7C15
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+cdef inline uint64_t bits(uint64_t seed, uint64_t stream, uint64_t t, uint64_t a, uint64_t b) noexcept nogil:
+    return mix(mix(mix(mix(mix(seed) ^ stream) ^ t) ^ a) ^ b)
+
+cdef inline double uniform(uint64_t seed, uint64_t stream, uint64_t t, uint64_t a, uint64_t b) noexcept nogil:
+    # (bits >> 11) has 53 bits, so the conversion and the power-of-two scaling are exact.
+    return <double>(bits(seed, stream, t, a, b) >> 11) * 1.1102230246251565e-16

@@ -1,0 +1,21 @@
+"""Only the extension list; everything else lives in pyproject.toml."""
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+# -ffp-contract=off: no fused multiply-add, so the C engine compares exactly the doubles Python computed.
+# Never -ffast-math or -march=native: they would break identity between the engines.
+FLAGS = ["-O3", "-ffp-contract=off"]
+
+extensions = [
+    Extension("cyext.rng", ["cyext/rng.pyx"], extra_compile_args=FLAGS),
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        language_level=3,
+        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True, "initializedcheck": False},
+    )
+)

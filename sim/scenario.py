@@ -1,0 +1,560 @@
+"""Scenario files (MODEL.md §3): load YAML, validate every field, apply dotted-path overrides.
+
+A scenario is either valid, and becomes a tree of frozen dataclasses with every default filled in, or it is
+rejected with one :class:`ScenarioError` whose message names the file, the field path and the offending
+value. Nothing runs on an invalid scenario.
+
+Each dataclass field carries its documentation and its allowed range in ``metadata``; ``describe()`` turns
+them into the reference table of ``docs/scenario-format.md``, so the documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from collections.abc import Mapping
+from typing import Any, get_args, get_origin, get_type_hints
+
+import yaml
+
+__all__ = [
+    "ScenarioError",
+    "Delay",
+    "Bloc",
+    "Country",
+    "Provider",
+    "Pirates",
+    "Enforcement",
+    "Policy",
+    "Scenario",
+    "load",
+    "load_text",
+    "from_dict",
+    "apply_overrides",
+    "parse_override",
+    "describe",
+]
+
+PROVIDER_KINDS = ("mainstream", "offshore", "bulletproof")
+
+
+class ScenarioError(ValueError):
+    """A user's scenario (or override, or experiment) is invalid. The message is one line."""
+
+    def __init__(self, source: str, path: str, message: str, value: Any = dataclasses.MISSING) -> None:
+        self.source, self.path, self.value = source, path, value
+        where = f"{source}: {path}" if path else source
+        shown = "" if value is dataclasses.MISSING else f" (got {_show(value)})"
+        super().__init__(f"{where}: {message}{shown}")
+
+
+class FrozenMap(dict):
+    """A read-only, picklable, hashable dict (for the mappings inside a frozen scenario)."""
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a scenario is immutable; use apply_overrides on its raw form")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type, tuple[dict]]:
+        return (FrozenMap, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _f(default: Any = dataclasses.MISSING, doc: str = "", lo: float | None = None, hi: float | None = None,
+       lo_open: bool = False, **kw: Any) -> Any:
+    """A dataclass field with its documentation and range in metadata."""
+    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open}
+    if isinstance(default, (list, dict)):
+        raise TypeError("use default_factory")
+    if "default_factory" in kw:
+        return field(default_factory=kw.pop("default_factory"), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class Delay:
+    """A delay distribution in days: lognormal given by median and 90th percentile, or fixed.
+
+    Written ``{median_days: m, p90_days: q}`` (q >= m > 0; q == m means fixed) or ``{days: d}``.
+    """
+
+    median_days: float
+    p90_days: float
+
+    @property
+    def fixed(self) -> bool:
+        """True when every draw gives the same number of days."""
+        return self.p90_days == self.median_days
+
+    def scaled(self, factor: float) -> "Delay":
+        """This delay with median and p90 multiplied by ``factor`` (the ``mla_speed`` lever)."""
+        return Delay(self.median_days * factor, self.p90_days * factor)
+
+    def to_raw(self) -> dict[str, float]:
+        """The YAML form."""
+        if self.fixed:
+            return {"days": self.median_days}
+        return {"median_days": self.median_days, "p90_days": self.p90_days}
+
+
+@dataclass(frozen=True)
+class Bloc:
+    """A treaty or cooperation area whose members share faster or stronger cooperation."""
+
+    preservation: bool = _f(False, "members freeze data on request: evidence survives the retention limit")
+    mla: Delay | None = _f(None, "faster MLA channel between members (replaces the requested country's own)")
+    surrender: Delay | None = _f(None, "faster arrest transfer between members (replaces extradition)")
+    joint_action: bool = _f(False, "members seize infrastructure together when an operator is arrested")
+
+
+@dataclass(frozen=True)
+class Country:
+    """A jurisdiction: its law, enforcement capacity and the speed of its legal assistance."""
+
+    id: str = _f(doc="unique identifier, e.g. an ISO 3166 alpha-3 code")
+    law: float = _f(0.5, "harmonisation 0..1: chance the conduct is criminal and the powers exist", 0, 1)
+    capacity: int = _f(2, "cases it leads at once", 0)
+    mla_per_day: int = _f(1, "incoming MLA requests it starts per day", 0)
+    mla: Delay = _f(Delay(300, 700), "delay to execute an incoming MLA request")
+    court: Delay = _f(Delay(20, 60), "delay of domestic court orders (referrals, domestic requests, arrests)")
+    extradition: Delay = _f(Delay(700, 1500), "delay to surrender a suspect to a requesting country")
+    extradites: float = _f(0.5, "chance 0..1 it extradites (times law')", 0, 1)
+    retention_days: int = _f(180, "days providers there keep logs", 0)
+    demand: float = _f(1.0, "weight: where customers and right holders are", 0)
+    origin: float = _f(1.0, "weight: where operators live", 0)
+    blocs: tuple[str, ...] = _f(doc="blocs it belongs to", default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A hosting provider: where pirates rent servers, and who answers notices."""
+
+    id: str = _f(doc="unique identifier")
+    country: str = _f(doc="id of the country it is in")
+    share: float = _f(1.0, "market size weight", 0)
+    compliance: float = _f(0.9, "chance 0..1 it removes a server on a notice", 0, 1)
+    notice: Delay = _f(Delay(1, 3), "delay to act on a notice")
+    kind: str = _f("mainstream", "label only: mainstream, offshore or bulletproof")
+
+
+@dataclass(frozen=True)
+class Pirates:
+    """Entry, infrastructure and resilience of pirate networks."""
+
+    initial_networks: int = _f(40, "networks at day 0", 0)
+    entry_per_day: float = _f(0.3, "lambda0: expected new networks per day in an empty market", 0)
+    entry_slots: int = _f(4, "S: entry draws per day; entry_per_day / S <= 1", 1)
+    market_capacity: int = _f(120, "K: live networks at which entry stops", 1)
+    servers_per_network: int = _f(3, "servers a network keeps up", 1)
+    reprovision_prob: float = _f(0.5, "chance per missing server per day that it is replaced", 0, 1)
+    host_size_exponent: float = _f(1.0, "alpha: host choice weight share**alpha", 0)
+    risk_aversion: float = _f(0.0, "beta: host choice weight exp(-beta * risk)", 0)
+    quit_prob: float = _f(0.01, "chance a network quits per server removed by takedown or seizure", 0, 1)
+    successor_prob: float = _f(0.3, "chance an arrested network is succeeded", 0, 1)
+    successor_prob_joint: float = _f(0.075, "the same when joint action seized all its servers", 0, 1)
+    successor: Delay = _f(Delay(60, 180), "delay until a successor starts")
+
+
+@dataclass(frozen=True)
+class Enforcement:
+    """Detection, case opening and investigation."""
+
+    detect_prob: float = _f(0.02, "chance per up server per day that it is detected (a notice)", 0, 1)
+    case_threshold: int = _f(3, "notices before a complaint is filed", 1)
+    identify_prob: float = _f(0.4, "chance each piece of evidence identifies the operator", 0, 1)
+    case_timeout_days: int = _f(730, "days after which a case still waiting for evidence fails", 1)
+    haven_law_below: float = _f(0.5, "countries with law' below this count as havens in outputs", 0, 1)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The levers, applied by the world compiler; sweeps vary these."""
+
+    harmonization: float = _f(0.0, "h: law' = law + h * (1 - law)", 0, 1)
+    mla_speed: float = _f(1.0, "multiplies every MLA, surrender and extradition median and p90", 0, lo_open=True)
+    capacity_scale: float = _f(1.0, "capacity' = round(capacity * scale)", 0)
+    preservation_everywhere: bool = _f(False, "every pair of countries preserves data on request")
+    join: Mapping[str, tuple[str, ...]] = _f(doc="{bloc: [country ids]} extra members",
+                                              default_factory=FrozenMap)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole scenario: a world, its treaties, its pirates, enforcement and a policy."""
+
+    name: str = _f("scenario", "short name (defaults to the file name)")
+    description: str = _f("", "free text")
+    horizon_days: int = _f(1095, "T: days simulated", 1)
+    seed: int = _f(1, "root seed; a run may override it", 0, 2**64 - 1)
+    world: str | None = _f(None, "optional CSV of countries (path relative to the scenario) to start from")
+    blocs: Mapping[str, Bloc] = _f(doc="{name: bloc}", default_factory=FrozenMap)
+    countries: tuple[Country, ...] = _f(doc="the countries (required, ids unique)", default_factory=tuple)
+    providers: tuple[Provider, ...] = _f(doc="the hosting providers (required, ids unique)", default_factory=tuple)
+    pirates: Pirates = _f(Pirates(), "pirate networks")
+    enforcement: Enforcement = _f(Enforcement(), "enforcement")
+    policy: Policy = _f(Policy(), "policy levers")
+
+    def country_index(self) -> dict[str, int]:
+        """Country id -> index in file order."""
+        return {c.id: i for i, c in enumerate(self.countries)}
+
+    def to_raw(self) -> dict[str, Any]:
+        """The resolved scenario as plain YAML/JSON data (every default filled in, ``world`` already merged)."""
+        raw = _to_raw(self)
+        raw.pop("world", None)
+        return raw
+
+    def digest(self) -> str:
+        """Canonical SHA-256 of the resolved scenario (independent of key order, comments and defaults)."""
+        text = json.dumps(self.to_raw(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _to_raw(obj: Any) -> Any:
+    if isinstance(obj, Delay):
+        return obj.to_raw()
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_raw(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: _to_raw(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return [_to_raw(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------------------------- building
+
+_LISTS_BY_ID = ("countries", "providers")
+
+
+class _Builder:
+    """Turns raw YAML data into dataclasses, checking each value against the field's type and range."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, path: str, message: str, value: Any = dataclasses.MISSING) -> ScenarioError:
+        return ScenarioError(self.source, path, message, value)
+
+    def build(self, cls: type, raw: Any, path: str) -> Any:
+        if not isinstance(raw, dict):
+            raise self.error(path or "(top level)", "expected a mapping", raw)
+        hints = get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in raw:
+            if key not in names:
+                raise self.error(_join(path, str(key)), f"unknown key; expected one of: {', '.join(sorted(names))}")
+        values = {}
+        for f in dataclasses.fields(cls):
+            p = _join(path, f.name)
+            if f.name in raw:
+                values[f.name] = self.value(hints[f.name], raw[f.name], p, f.metadata)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise self.error(p, "required field is missing")
+        return cls(**values)
+
+    def value(self, tp: Any, raw: Any, path: str, meta: Mapping[str, Any]) -> Any:
+        origin, args = get_origin(tp), get_args(tp)
+        if args and type(None) in args:  # Optional[X]
+            if raw is None:
+                return None
+            tp = next(a for a in args if a is not type(None))
+            origin, args = get_origin(tp), get_args(tp)
+        if tp is Delay:
+            return self.delay(raw, path)
+        if dataclasses.is_dataclass(tp):
+            return self.build(tp, raw, path)
+        if origin is tuple:
+            if not isinstance(raw, list):
+                raise self.error(path, "expected a list", raw)
+            return tuple(self.value(args[0], item, f"{path}[{i}]", {}) for i, item in enumerate(raw))
+        if origin is Mapping:
+            if not isinstance(raw, dict):
+                raise self.error(path, "expected a mapping", raw)
+            return FrozenMap({str(k): self.value(args[1], v, _join(path, str(k)), {}) for k, v in raw.items()})
+        return self.scalar(tp, raw, path, meta)
+
+    def scalar(self, tp: Any, raw: Any, path: str, meta: Mapping[str, Any]) -> Any:
+        if tp is bool:
+            if not isinstance(raw, bool):
+                raise self.error(path, "expected true or false", raw)
+            return raw
+        if tp is str:
+            if not isinstance(raw, str) or not raw:
+                raise self.error(path, "expected a non-empty string", raw)
+            return raw
+        if tp is int:
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                raise self.error(path, "expected a whole number", raw)
+            value: float = raw
+        elif tp is float:
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+                raise self.error(path, "expected a number", raw)
+            value = float(raw)
+        else:  # pragma: no cover - a schema bug, not a user error
+            raise TypeError(f"unsupported field type {tp!r} at {path}")
+        lo, hi = meta.get("lo"), meta.get("hi")
+        if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+            bound = f"greater than {lo}" if meta.get("lo_open") else f"at least {lo}"
+            raise self.error(path, f"out of range: must be {bound}" + (f" and at most {hi}" if hi is not None else ""), raw)
+        if hi is not None and value > hi:
+            raise self.error(path, f"out of range: must be at most {hi}" + (f" and at least {lo}" if lo is not None else ""), raw)
+        return value
+
+    def delay(self, raw: Any, path: str) -> Delay:
+        if not isinstance(raw, dict):
+            raise self.error(path, "expected a delay {median_days: m, p90_days: q} or {days: d}", raw)
+        keys = set(raw)
+        if keys == {"days"}:
+            d = self.scalar(float, raw["days"], _join(path, "days"), {"lo": 0, "lo_open": True})
+            return Delay(d, d)
+        if keys == {"median_days", "p90_days"}:
+            m = self.scalar(float, raw["median_days"], _join(path, "median_days"), {"lo": 0, "lo_open": True})
+            q = self.scalar(float, raw["p90_days"], _join(path, "p90_days"), {"lo": 0, "lo_open": True})
+            if q < m:
+                raise self.error(_join(path, "p90_days"), f"must be at least median_days ({raw['median_days']})", raw["p90_days"])
+            return Delay(m, q)
+        extra = sorted(str(k) for k in keys - {"days", "median_days", "p90_days"})
+        if extra:
+            raise self.error(_join(path, extra[0]), "unknown key; expected median_days and p90_days, or days")
+        raise self.error(path, "a delay needs both median_days and p90_days, or days alone", raw)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check_references(sc: Scenario, b: _Builder) -> None:
+    """Cross-field rules: unique ids, known countries and blocs, possible entry probability, weights."""
+    for list_name in _LISTS_BY_ID:
+        items = getattr(sc, list_name)
+        if not items:
+            raise b.error(list_name, "needs at least one entry", [])
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                raise b.error(f"{list_name}[{i}].id", "duplicate id", item.id)
+            seen.add(item.id)
+    countries = sc.country_index()
+    for i, c in enumerate(sc.countries):
+        for j, bloc in enumerate(c.blocs):
+            if bloc not in sc.blocs:
+                raise b.error(f"countries[{i}].blocs[{j}]", "unknown bloc", bloc)
+    for i, p in enumerate(sc.providers):
+        if p.country not in countries:
+            raise b.error(f"providers[{i}].country", "unknown country", p.country)
+        if p.kind not in PROVIDER_KINDS:
+            raise b.error(f"providers[{i}].kind", f"must be one of {', '.join(PROVIDER_KINDS)}", p.kind)
+    for bloc, members in sc.policy.join.items():
+        if bloc not in sc.blocs:
+            raise b.error(f"policy.join.{bloc}", "unknown bloc", bloc)
+        for j, cid in enumerate(members):
+            if cid not in countries:
+                raise b.error(f"policy.join.{bloc}[{j}]", "unknown country", cid)
+    pir = sc.pirates
+    if pir.entry_per_day / pir.entry_slots > 1:
+        raise b.error("pirates.entry_per_day", f"entry_per_day / entry_slots must be at most 1 (entry_slots is {pir.entry_slots})",
+                      pir.entry_per_day)
+    for list_name, attr in (("countries", "origin"), ("countries", "demand"), ("providers", "share")):
+        if not any(getattr(x, attr) > 0 for x in getattr(sc, list_name)):
+            raise b.error(f"{list_name}[*].{attr}", "at least one must be positive", 0)
+
+
+# --------------------------------------------------------------------------------------------- world files
+
+_WORLD_FIELDS = ("law", "capacity", "mla_per_day", "extradites", "retention_days", "demand", "origin")
+_WORLD_DELAYS = ("mla", "court", "extradition")
+
+
+def _merge_world(raw: dict[str, Any], scenario_path: Path | None, source: str) -> None:
+    """Start ``countries`` from the CSV named by ``world``; entries in the scenario override its rows by id.
+
+    The CSV has a row per country with ``id``, ``blocs`` (separated by ``;``), the numeric fields of a
+    country, delays as ``<name>_median_days`` / ``<name>_p90_days``, and any number of documentary columns
+    (sources, notes) that the model ignores.
+    """
+    ref = raw.get("world")
+    if ref is None:
+        return
+    if not isinstance(ref, str):
+        raise ScenarioError(source, "world", "expected a path to a CSV file", ref)
+    base = scenario_path.parent if scenario_path else Path.cwd()
+    path = (base / ref).resolve()
+    if not path.is_file():
+        raise ScenarioError(source, "world", "file not found", ref)
+    rows: list[dict[str, Any]] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for line_no, row in enumerate(csv.DictReader(fh), start=2):
+            rows.append(_world_row(row, f"{path.name}:{line_no}", source))
+    overrides = raw.get("countries") or []
+    if not isinstance(overrides, list):
+        raise ScenarioError(source, "countries", "expected a list", overrides)
+    by_id = {r["id"]: r for r in rows}
+    for i, item in enumerate(overrides):
+        if not isinstance(item, dict) or "id" not in item:
+            raise ScenarioError(source, f"countries[{i}]", "expected a mapping with an id", item)
+        if item["id"] in by_id:
+            by_id[item["id"]].update(item)
+        else:
+            rows.append(dict(item))
+    raw["countries"] = rows
+
+
+def _world_row(row: dict[str, str], where: str, source: str) -> dict[str, Any]:
+    def num(col: str) -> float | int:
+        text = (row.get(col) or "").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ScenarioError(source, f"world {where} column {col}", "expected a number", text) from None
+        return int(value) if value.is_integer() and col in ("capacity", "mla_per_day", "retention_days") else value
+
+    out: dict[str, Any] = {"id": (row.get("id") or "").strip()}
+    for col in _WORLD_FIELDS:
+        if row.get(col, "").strip():
+            out[col] = num(col)
+    for name in _WORLD_DELAYS:
+        if row.get(f"{name}_median_days", "").strip():
+            out[name] = {"median_days": num(f"{name}_median_days"), "p90_days": num(f"{name}_p90_days")}
+    blocs = (row.get("blocs") or "").strip()
+    out["blocs"] = [b.strip() for b in blocs.split(";") if b.strip()]
+    return out
+
+
+# --------------------------------------------------------------------------------------------- overrides
+
+
+def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
+    """Split ``path=value``; the value is read as YAML (``0.5`` a number, ``[NLD, DEU]`` a list)."""
+    if "=" not in text:
+        raise ScenarioError(source, text, "an override is written path=value")
+    path, _, value = text.partition("=")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    return path.strip(), parsed
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any] | list[tuple[str, Any]], source: str = "override") -> dict[str, Any]:
+    """Return a copy of raw scenario data with dotted-path overrides applied (list items addressed by id).
+
+    ``policy.mla_speed`` sets a field; ``countries.NLD.capacity`` the field of the list item with that id.
+    The result still has to pass validation, so an override can never produce an invalid scenario.
+    """
+    out = copy.deepcopy(raw)
+    items = overrides.items() if isinstance(overrides, Mapping) else overrides
+    for path, value in items:
+        parts = path.split(".")
+        if not path or any(not p for p in parts):
+            raise ScenarioError(source, path, "bad override path")
+        node: Any = out
+        for depth, key in enumerate(parts[:-1]):
+            here = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                match = [x for x in node if isinstance(x, dict) and str(x.get("id")) == key]
+                if not match:
+                    raise ScenarioError(source, path, f"bad override path: no item with id {key!r} in {'.'.join(parts[:depth]) or 'list'}")
+                node = match[0]
+            elif isinstance(node, dict):
+                if key not in node or node[key] is None:
+                    if key in _LISTS_BY_ID:
+                        raise ScenarioError(source, path, f"bad override path: the scenario has no {key}")
+                    node[key] = {}
+                node = node[key]
+            else:
+                raise ScenarioError(source, path, f"bad override path: {here} is not a mapping or list")
+        last = parts[-1]
+        if isinstance(node, list):
+            raise ScenarioError(source, path, "bad override path: a list item is replaced field by field (add .FIELD)")
+        if not isinstance(node, dict):
+            raise ScenarioError(source, path, "bad override path: not a mapping")
+        node[last] = value
+    return out
+
+
+# --------------------------------------------------------------------------------------------- entry points
+
+
+def from_dict(raw: Any, source: str = "<scenario>", path: Path | None = None,
+              overrides: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Scenario:
+    """Validate raw data (as read from YAML) into a :class:`Scenario`, after merging ``world`` and overrides."""
+    if raw is None:
+        raise ScenarioError(source, "", "the file is empty")
+    if not isinstance(raw, dict):
+        raise ScenarioError(source, "(top level)", "expected a mapping of scenario fields", raw)
+    raw = dict(raw)
+    if overrides:
+        raw = apply_overrides(raw, overrides, source)
+    _merge_world(raw, path, source)
+    if "name" not in raw and path is not None:
+        raw["name"] = path.stem
+    b = _Builder(source)
+    sc = b.build(Scenario, raw, "")
+    _check_references(sc, b)
+    return sc
+
+
+def load_text(text: str, source: str = "<scenario>", path: Path | None = None,
+              overrides: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Scenario:
+    """Parse YAML text (safe loader only) and validate it."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark is not None else "(unknown line)"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(source, line, f"YAML syntax error: {problem}") from None
+    return from_dict(raw, source, path, overrides)
+
+
+def load(path: str | Path, overrides: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Scenario:
+    """Load and validate a scenario file, optionally with dotted-path overrides."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "", "file not found") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), "", f"cannot read: {exc.__class__.__name__}") from None
+    return load_text(text, str(path), p, overrides)
+
+
+def describe() -> str:
+    """Markdown reference of every scenario field, its default and range (generated from the schema)."""
+    lines: list[str] = []
+    for cls, prefix in ((Scenario, ""), (Bloc, "blocs.NAME."), (Country, "countries[]."), (Provider, "providers[]."),
+                        (Pirates, "pirates."), (Enforcement, "enforcement."), (Policy, "policy.")):
+        lines += [f"### `{prefix or 'top level'}`", "", (cls.__doc__ or "").strip().splitlines()[0], "",
+                  "| field | default | range | meaning |", "|---|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            m = f.metadata
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+                shown = json.dumps(_to_raw(default)) if not dataclasses.is_dataclass(default) or isinstance(default, Delay) else "(section)"
+            elif f.default_factory is not dataclasses.MISSING:
+                shown = json.dumps(_to_raw(f.default_factory()))
+            else:
+                shown = "required"
+            lo, hi = m.get("lo"), m.get("hi")
+            rng = "" if lo is None else (f"> {lo}" if m.get("lo_open") else f">= {lo}") + ("" if hi is None else f", <= {hi}")
+            lines.append(f"| `{f.name}` | `{shown}` | {rng} | {m.get('doc', '')} |")
+        lines.append("")
+    return "\n".join(lines)
