@@ -31,7 +31,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(VENV)/bin/piracysim validate -v scenarios/*.yaml
+	$(VENV)/bin/piracysim validate scenarios/*.yaml
+	$(VENV)/bin/piracysim run scenarios/baseline.yaml --out results/baseline
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engines.py

@@ -37,6 +37,80 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if bad else 0
 
 
+def _progress_bar(total: int, desc: str, unit: str):
+    """A tqdm bar with an ETA on a terminal; silent when stderr is not one (CI, pipes)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not sys.stderr.isatty(), leave=False, dynamic_ncols=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+    import time
+    from datetime import datetime
+
+    from sim import engines, metrics
+    from sim.analysis.plots import run_figures
+    from sim.scenario import load
+    from sim.world import compile_world
+
+    scenario = load(args.scenario, args.set)
+    world = compile_world(scenario)
+    seed = scenario.seed if args.seed is None else args.seed
+    out = Path(args.out) if args.out else Path("results") / f"{scenario.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    _check_out_dir(out)
+    engine = args.engine or engines.default_engine()
+    started = time.perf_counter()
+    with _progress_bar(world.horizon, f"{scenario.name} ({engine})", "day") as bar:
+        result = engines.run(world, seed, engine, progress=bar.update)
+    wall = time.perf_counter() - started
+    result.write(out, args.format)
+    (out / "scenario.yaml").write_text(_dump_yaml(scenario.to_raw()))
+    summary = {
+        "scenario": scenario.name, "scenario_file": str(args.scenario), "scenario_digest": scenario.digest(),
+        "overrides": {k: v for k, v in args.set}, "seed": seed, "engine": engine, "horizon_days": world.horizon,
+        "metrics": metrics.compute(result), "versions": versions(), "wall_seconds": round(wall, 3),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    figures = [] if args.no_figures else run_figures(result, out / "figures")
+    m = summary["metrics"]
+    print(f"{scenario.name}: seed {seed}, {engine} engine, {world.horizon} days in {wall:.2f} s")
+    print(f"  persistence {_fmt(m['persistence'])} networks, supply {_fmt(m['supply'])} servers, "
+          f"dismantled {_fmt(m['dismantled_share'], '.1%')}, MLA median {_fmt(m['mla_delay_median'], '.0f')} days")
+    print(f"  tables and summary.json in {out}/" + (f"; figures in {out / 'figures'}/" if figures else ""))
+    return 0
+
+
+def _fmt(value: float | None, spec: str = ".1f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _dump_yaml(raw: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+
+
+def _check_out_dir(out: Path) -> None:
+    """An output folder must be a folder (new or existing); never a file we would clobber."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+
+
+def versions() -> dict[str, str]:
+    """Versions of piracysim, Python and the libraries that shape results."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"piracysim": __version__, "python": platform.python_version()}
+    for lib in ("mesa", "numpy", "scipy", "pandas", "cython"):
+        try:
+            out[lib] = version(lib)
+        except PackageNotFoundError:
+            out[lib] = "not installed"
+    return out
+
+
 def _parse_sets(items: Sequence[str] | None) -> list[tuple[str, object]]:
     from sim.scenario import parse_override
 
@@ -54,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true", help="print a summary of each compiled world")
     p.set_defaults(func=_validate)
+
+    p = sub.add_parser("run", help="run one scenario: tables, summary.json and figures")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: results/NAME-DATE-TIME)")
+    p.add_argument("--engine", choices=("fast", "mesa"), default=None, help="default: fast when built, else mesa")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.set_defaults(func=_run)
     return parser
 
 

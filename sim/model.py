@@ -1,0 +1,384 @@
+"""The reference engine: MODEL.md §6 on Mesa 3.5, one day per ``step()``, eleven phases in order.
+
+Read it next to ``cyext/engine.pyx``: the phases carry the same names in the same order. Iteration is always
+by ascending id; every random draw is ``u(stream, t, a, b)`` from the counter generator; Mesa's own
+``rng``/``random`` are seeded from the root seed by convention but drive nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Callable
+
+import mesa
+import numpy as np
+
+from sim import rng as R
+from sim.agents import (ARREST, ARRESTING, CLOSED, EVIDENCE, QUIT, SEIZURE, Case, Country, HostingProvider,
+                        PirateNetwork, Request, Server)
+from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_MLA, NETWORK_COLUMNS,
+                         OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST, OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult,
+                         frame)
+from sim.world import K_TABLE, World, pick
+
+FLOWS = tuple(c for c in DAILY_COLUMNS if c not in ("day", "networks", "servers_up", "servers_up_haven",
+                                                    "cases_open", "mla_backlog"))
+
+
+class Calendar:
+    """Ids due on a given day; ``pop(t)`` returns today's in ascending id order."""
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+        self.days: defaultdict[int, list[int]] = defaultdict(list)
+
+    def add(self, day: int, idx: int) -> None:
+        """Schedule ``idx`` on ``day`` (days past the horizon never come, so they are not kept)."""
+        if day <= self.horizon:
+            self.days[day].append(idx)
+
+    def pop(self, t: int) -> list[int]:
+        """Today's ids, ascending, removed from the calendar."""
+        return sorted(self.days.pop(t, ()))
+
+
+class PiracyModel(mesa.Model):
+    """Cross-border enforcement against piracy networks (MODEL.md v1) on a compiled :class:`World`."""
+
+    def __init__(self, world: World, seed: int | None = None) -> None:
+        seed = world.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.world = world
+        self.seed = seed
+        self.counter_rng = R.CounterRNG(seed)
+        w = world
+        T = w.horizon
+        self.countries = [Country(self, c) for c in range(w.n_countries)]
+        self.providers = [HostingProvider(self, p) for p in range(w.n_providers)]
+        self.networks: list[PirateNetwork] = []
+        self.servers: list[Server] = []
+        self.cases: list[Case] = []
+        self.requests: list[Request] = []
+        # Live networks, up servers and cases waiting for evidence, keyed by id. Ids only grow, so dict
+        # insertion order is ascending id order.
+        self.live: dict[int, PirateNetwork] = {}
+        self.up_servers: dict[int, Server] = {}
+        self.evidence_cases: dict[int, Case] = {}
+        self.notice_calendar = Calendar(T)
+        self.seizure_calendar = Calendar(T)
+        self.request_calendar = Calendar(T)
+        self.arrest_calendar = Calendar(T)
+        self.successor_calendar = Calendar(T)
+        self.up_by_country = np.zeros(w.n_countries, dtype=np.int64)
+        self.n_cases_open = 0
+        self.today: Counter[str] = Counter()
+        self.row: dict[str, int] = {}
+        self.by_country_rows: list[np.ndarray] = []
+        self.datacollector = mesa.DataCollector(
+            model_reporters={col: (lambda m, c=col: m.row[c]) for col in DAILY_COLUMNS})
+        for _ in range(w.initial_networks):
+            self.create_network(0)
+
+    # ------------------------------------------------------------------ helpers shared by the phases
+
+    def u(self, stream: int, t: int, a: int, b: int = 0) -> float:
+        """The uniform for (stream, t, a, b) under this run's seed."""
+        return self.counter_rng.u(stream, t, a, b)
+
+    def draw(self, table: int, u: float) -> int:
+        """A delay in days from delay table ``table`` for the uniform ``u``."""
+        return int(self.world.delays[table, int(u * K_TABLE)])
+
+    def create_network(self, t: int, predecessor: PirateNetwork | None = None) -> PirateNetwork:
+        """A new network (a successor inherits home and market) with its full set of servers."""
+        n = len(self.networks)
+        if predecessor is None:
+            home = pick(self.world.home_cum, self.u(R.HOME, 0, n))
+            market = pick(self.world.market_cum, self.u(R.MARKET, 0, n))
+            pred = -1
+        else:
+            home, market, pred = predecessor.home, predecessor.market, predecessor.idx
+        net = PirateNetwork(self, n, home, market, pred, t)
+        self.networks.append(net)
+        self.live[n] = net
+        for _ in range(self.world.servers_per_network):
+            self.provision(net, t)
+        return net
+
+    def provision(self, net: PirateNetwork, t: int) -> Server:
+        """Rent a server for ``net`` from a provider chosen by size (and risk)."""
+        s = len(self.servers)
+        provider = pick(self.world.host_cum, self.u(R.HOST, 0, s))
+        server = Server(self, s, net.idx, provider, t)
+        self.servers.append(server)
+        self.up_servers[s] = server
+        net.servers.append(server)
+        net.n_up += 1
+        net.servers_created += 1
+        self.up_by_country[server.country] += 1
+        return server
+
+    def remove_server(self, server: Server, t: int, cause: int) -> None:
+        """Take a server down (any cause); its pending notice and seizure are cancelled."""
+        server.up = False
+        server.removed_day = t
+        server.removal_cause = cause
+        server.notice_due = server.seize_due = 0
+        del self.up_servers[server.idx]
+        self.networks[server.network].n_up -= 1
+        self.up_by_country[server.country] -= 1
+
+    def quit_check(self, server: Server, t: int) -> None:
+        """After a takedown or seizure, the operator may give up."""
+        if self.u(R.QUIT, t, server.idx) < self.world.quit_prob:
+            self.end_network(self.networks[server.network], t, CAUSE_QUIT)
+            self.today["quits"] += 1
+
+    def end_network(self, net: PirateNetwork, t: int, cause: int) -> None:
+        """Arrest or quit: every up server goes, and an open case closes (moot unless it is the arrest)."""
+        for server in net.servers:
+            if server.up:
+                self.remove_server(server, t, ARREST if cause == CAUSE_ARREST else QUIT)
+        net.ended = t
+        net.cause = cause
+        del self.live[net.idx]
+        if net.case != -1:
+            self.close_case(self.cases[net.case])
+            if cause != CAUSE_ARREST:
+                self.today["cases_moot"] += 1
+
+    def open_case(self, net: PirateNetwork, lead: Country, t: int) -> Case:
+        """Open a case against ``net`` and request the evidence on each of its evidence-bearing servers."""
+        w = self.world
+        case = Case(len(self.cases), net.idx, lead.idx, t)
+        self.cases.append(case)
+        self.evidence_cases[case.id] = case
+        lead.open_cases += 1
+        self.n_cases_open += 1
+        net.case = case.id
+        net.cases += 1
+        self.today["cases_opened"] += 1
+        for server in net.servers:
+            host = server.country
+            if not server.bears_evidence(t, int(w.retention[host])):
+                continue
+            kind = KIND_DOMESTIC if host == lead.idx else KIND_MLA
+            req = Request(len(self.requests), case.id, server.idx, lead.idx, host, kind, t,
+                          preserved=bool(w.preserve[lead.idx, host]) and kind == KIND_MLA)
+            self.requests.append(req)
+            case.pending += 1
+            self.today["requests_sent"] += 1
+            if kind == KIND_DOMESTIC:
+                req.started = t
+                self.schedule_request(req, int(w.court_tab[lead.idx]), t)
+            else:
+                self.countries[host].mla_queue.append(req)
+        return case
+
+    def schedule_request(self, req: Request, table: int, t: int) -> None:
+        """A request starts today and is answered after a delay drawn from ``table``."""
+        req.due = t + self.draw(table, self.u(R.REQ_DELAY, t, req.id))
+        self.request_calendar.add(req.due, req.id)
+
+    def close_case(self, case: Case) -> None:
+        """Close a case (success, failure or moot): the lead's capacity is freed."""
+        case.stage = CLOSED
+        self.countries[case.lead].open_cases -= 1
+        self.n_cases_open -= 1
+        self.networks[case.network].case = -1
+        self.evidence_cases.pop(case.id, None)
+
+    # ------------------------------------------------------------------ the day: eleven phases in order
+
+    def step(self) -> None:
+        """One day t: the eleven phases of MODEL.md §6, in order."""
+        t = self.steps
+        self.today.clear()
+        self.arrivals(t)
+        self.detection(t)
+        self.notices_due(t)
+        self.seizures_due(t)
+        self.cases_open(t)
+        self.mla_queues(t)
+        self.requests_due(t)
+        self.cases_resolve(t)
+        self.arrests_due(t)
+        self.reprovisioning(t)
+        self.record(t)
+
+    def arrivals(self, t: int) -> None:
+        """1. Successors due today (by predecessor id), then entry draws that thin out as the market fills."""
+        w = self.world
+        for pred in self.successor_calendar.pop(t):
+            self.create_network(t, self.networks[pred])
+            self.today["successors"] += 1
+        q = w.entry_q[min(len(self.live), w.market_capacity)]
+        for slot in range(w.entry_slots):
+            if self.u(R.ENTRY, t, slot) < q:
+                self.create_network(t)
+                self.today["entries"] += 1
+
+    def detection(self, t: int) -> None:
+        """2. Right holders detect up servers with nothing pending and send the provider a notice."""
+        p = self.world.detect_prob
+        for s, server in self.up_servers.items():
+            if server.notice_due or server.seize_due:
+                continue
+            if self.u(R.DETECT, t, s) < p:
+                provider = self.providers[server.provider]
+                server.notice_due = t + self.draw(provider.notice_tab, self.u(R.NOTICE_DELAY, t, s))
+                self.notice_calendar.add(server.notice_due, s)
+                net = self.networks[server.network]
+                net.notices_since_case += 1
+                net.notices += 1
+                self.today["notices"] += 1
+
+    def notices_due(self, t: int) -> None:
+        """3. Providers answer the notices due today."""
+        for s in self.notice_calendar.pop(t):
+            server = self.servers[s]
+            if server.notice_due != t:
+                continue  # cancelled: the server went down before its notice came due
+            server.notice_due = 0
+            if server.up:
+                self.providers[server.provider].answer_notice(server, t)
+
+    def seizures_due(self, t: int) -> None:
+        """4. The host country's police seize the servers whose court order is due today."""
+        for s in self.seizure_calendar.pop(t):
+            server = self.servers[s]
+            if server.seize_due != t:
+                continue
+            server.seize_due = 0
+            if not server.up:
+                continue
+            self.remove_server(server, t, SEIZURE)
+            server.seized = True
+            self.today["seizures"] += 1
+            self.networks[server.network].seizures += 1
+            self.quit_check(server, t)
+
+    def cases_open(self, t: int) -> None:
+        """5. Networks with enough notices and no case become complaints in their market country."""
+        threshold = self.world.case_threshold
+        for net in self.live.values():
+            if net.case == -1 and net.notices_since_case >= threshold:
+                self.countries[net.market].consider_complaint(net, t)
+
+    def mla_queues(self, t: int) -> None:
+        """6. Each country starts its quota of queued incoming MLA requests."""
+        self.agents_by_type[Country].do("work_mla_queue", t)
+
+    def requests_due(self, t: int) -> None:
+        """7. Requests answered today: dropped, refused (dual criminality), evidence, or evidence lost."""
+        w = self.world
+        for r in self.request_calendar.pop(t):
+            req = self.requests[r]
+            case = self.cases[req.case]
+            req.resolved = t
+            case.pending -= 1
+            if case.stage == CLOSED:
+                req.outcome = OUTCOME_DROPPED
+                continue
+            self.today["requests_answered"] += 1
+            if req.kind == KIND_MLA and not self.u(R.GRANT, t, r) < w.open_prob[req.requested]:
+                req.outcome = OUTCOME_REFUSED
+                self.today["requests_refused"] += 1
+                continue
+            server = self.servers[req.server]
+            if req.preserved or server.bears_evidence(t, int(w.retention[req.requested])):
+                req.outcome = OUTCOME_EVIDENCE
+                case.evidence += 1
+                self.today["evidence_obtained"] += 1
+            else:
+                req.outcome = OUTCOME_LOST
+                self.today["evidence_lost"] += 1
+
+    def cases_resolve(self, t: int) -> None:
+        """8. Cases with all answers in: identified operators go to arrest (or extradition); others fail."""
+        w = self.world
+        for k, case in list(self.evidence_cases.items()):
+            if case.pending == 0:
+                net = self.networks[case.network]
+                identified = any(self.u(R.IDENT, 0, k, i) < w.identify_prob for i in range(case.evidence))
+                if not identified:
+                    self.fail_case(case, "cases_failed_evidence")
+                elif net.home == case.lead:
+                    self.arrest_stage(case, int(w.court_tab[case.lead]), t)
+                elif self.u(R.EXTRADITE, 0, k) < w.extradite_prob[net.home]:
+                    self.arrest_stage(case, int(w.arrest_chan[case.lead, net.home]), t)
+                else:
+                    self.fail_case(case, "cases_failed_haven")
+            elif t - case.opened >= w.case_timeout_days:
+                self.fail_case(case, "cases_timed_out")
+
+    def fail_case(self, case: Case, counter: str) -> None:
+        """A case fails and closes, counted under ``counter``."""
+        self.close_case(case)
+        self.today[counter] += 1
+
+    def arrest_stage(self, case: Case, table: int, t: int) -> None:
+        """The operator is identified (and surrendered): arrest after a delay from ``table``."""
+        case.stage = ARRESTING
+        case.arrest_due = t + self.draw(table, self.u(R.ARREST_DELAY, 0, case.id))
+        del self.evidence_cases[case.id]
+        self.arrest_calendar.add(case.arrest_due, case.id)
+
+    def arrests_due(self, t: int) -> None:
+        """9. Arrests: the network ends; a successor may follow, less likely after joint action."""
+        w = self.world
+        for k in self.arrest_calendar.pop(t):
+            case = self.cases[k]
+            if case.stage != ARRESTING:
+                continue  # the network quit first: the case closed as moot
+            net = self.networks[case.network]
+            joint = net.all_up_servers_within(case.lead)
+            self.end_network(net, t, CAUSE_ARREST)
+            self.today["arrests"] += 1
+            if self.u(R.SUCCESSOR, 0, net.idx) < (w.successor_prob_joint if joint else w.successor_prob):
+                self.successor_calendar.add(t + self.draw(w.successor_tab, self.u(R.SUCC_DELAY, 0, net.idx)), net.idx)
+
+    def reprovisioning(self, t: int) -> None:
+        """10. Live networks replace missing servers."""
+        for net in self.live.values():
+            net.rebuild(t)
+
+    def record(self, t: int) -> None:
+        """11. The day's row: flows counted today, stocks at the end of the day."""
+        up = self.up_by_country
+        self.row = {c: self.today[c] for c in FLOWS}
+        self.row.update(day=t, networks=len(self.live), servers_up=len(self.up_servers),
+                        servers_up_haven=int(up[self.world.haven.astype(bool)].sum()), cases_open=self.n_cases_open,
+                        mla_backlog=sum(len(c.mla_queue) for c in self.countries))
+        self.datacollector.collect(self)
+        self.by_country_rows.append(np.concatenate([[t], up]))
+
+    # ------------------------------------------------------------------ outputs
+
+    def result(self) -> RunResult:
+        """The four tables of MODEL.md §7 for the days run so far."""
+        w = self.world
+        daily = self.datacollector.get_model_vars_dataframe()[list(DAILY_COLUMNS)].astype(np.int64).reset_index(drop=True)
+        by_country = frame(self.by_country_rows, ("day",) + w.country_ids)
+        networks = frame([[n.idx, n.predecessor, n.born, n.ended, n.cause, n.home, n.market, n.servers_created,
+                           n.takedowns, n.seizures, n.notices, n.cases] for n in self.networks], NETWORK_COLUMNS)
+        requests = frame([[r.id, r.case, r.server, r.lead, r.requested, r.kind, r.created, r.started, r.resolved,
+                           r.outcome] for r in self.requests], REQUEST_COLUMNS)
+        return RunResult(daily, by_country, networks, requests, meta=run_meta(w, self.seed, "mesa"))
+
+
+def run_meta(world: World, seed: int, engine: str) -> dict:
+    """What identifies a run: scenario name and digest, seed, engine, horizon, countries and havens."""
+    return {"scenario": world.name, "scenario_digest": world.digest, "seed": int(seed), "engine": engine,
+            "horizon_days": world.horizon, "countries": list(world.country_ids),
+            "havens": [c for c, h in zip(world.country_ids, world.haven) if h]}
+
+
+def run_mesa(world: World, seed: int | None = None, progress: Callable[[int], None] | None = None) -> RunResult:
+    """Run the reference engine for the whole horizon; ``progress(days_done)`` is called after each day."""
+    model = PiracyModel(world, seed)
+    for _ in range(world.horizon):
+        model.step()
+        if progress is not None:
+            progress(1)
+    return model.result()

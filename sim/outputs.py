@@ -1,0 +1,92 @@
+"""The run result: the four tables of MODEL.md §7, identical in both engines, and how they are stored."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DAILY_COLUMNS = (
+    "day", "networks", "servers_up", "servers_up_haven", "entries", "successors", "notices", "takedowns",
+    "referrals", "seizures", "quits", "cases_open", "cases_opened", "requests_sent", "mla_backlog",
+    "requests_answered", "requests_refused", "evidence_obtained", "evidence_lost", "cases_failed_evidence",
+    "cases_failed_haven", "cases_timed_out", "cases_moot", "arrests", "reprovisions",
+)
+NETWORK_COLUMNS = (
+    "network", "predecessor", "born", "ended", "cause", "home", "market", "servers_created", "takedowns",
+    "seizures", "notices", "cases",
+)
+REQUEST_COLUMNS = (
+    "request", "case", "server", "lead", "requested", "kind", "created", "started", "resolved", "outcome",
+)
+TABLES = ("daily", "servers_by_country", "networks", "requests")
+
+# Codes used in the record tables.
+CAUSE_ALIVE, CAUSE_ARREST, CAUSE_QUIT = 0, 1, 2
+KIND_DOMESTIC, KIND_MLA = 0, 1
+OUTCOME_OPEN, OUTCOME_EVIDENCE, OUTCOME_REFUSED, OUTCOME_LOST, OUTCOME_DROPPED = 0, 1, 2, 3, 4
+
+
+def frame(data: np.ndarray | list, columns: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """An int64 DataFrame with exactly these columns (empty tables keep their columns and dtype)."""
+    arr = np.asarray(data, dtype=np.int64).reshape(-1, len(columns))
+    return pd.DataFrame(arr, columns=list(columns))
+
+
+@dataclass
+class RunResult:
+    """One run's outputs: four int64 tables and what identifies the run."""
+
+    daily: pd.DataFrame
+    servers_by_country: pd.DataFrame   # columns: day, then one per country id (up servers at end of day)
+    networks: pd.DataFrame
+    requests: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)  # scenario, digest, seed, engine, countries, havens
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The four tables by name."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    def equals(self, other: "RunResult") -> bool:
+        """True when all four tables are identical, values, column names and dtypes included."""
+        return all(a.equals(b) and list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all()
+                   for a, b in zip(self.tables().values(), other.tables().values()))
+
+    def write(self, folder: str | Path, fmt: str = "csv") -> list[Path]:
+        """Write the tables (``csv`` or ``parquet``) and ``meta.json``; returns the paths written."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, df in self.tables().items():
+            path = out / f"{name}.{fmt}"
+            if fmt == "csv":
+                df.to_csv(path, index=False, lineterminator="\n")
+            elif fmt == "parquet":
+                df.to_parquet(path, index=False)
+            else:
+                raise ValueError(f"unknown table format {fmt!r}")
+            paths.append(path)
+        meta = out / "meta.json"
+        meta.write_text(json.dumps(self.meta, indent=2, sort_keys=True) + "\n")
+        return paths + [meta]
+
+    @classmethod
+    def read(cls, folder: str | Path) -> "RunResult":
+        """Read a run folder written by :meth:`write` (CSV or Parquet, whichever is there)."""
+        src = Path(folder)
+        tables = {}
+        for name in TABLES:
+            if (src / f"{name}.parquet").exists():
+                df = pd.read_parquet(src / f"{name}.parquet")
+            elif (src / f"{name}.csv").exists():
+                df = pd.read_csv(src / f"{name}.csv")
+            else:
+                raise FileNotFoundError(f"{src}: no {name}.csv or {name}.parquet (not a run folder?)")
+            tables[name] = df.astype(np.int64)
+        meta_path = src / "meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        return cls(meta=meta, **tables)

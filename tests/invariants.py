@@ -1,0 +1,68 @@
+"""Accounting identities every run must satisfy, whatever the engine, scenario or seed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.outputs import (CAUSE_ALIVE, CAUSE_ARREST, CAUSE_QUIT, KIND_MLA, OUTCOME_DROPPED, OUTCOME_EVIDENCE,
+                         OUTCOME_LOST, OUTCOME_REFUSED, RunResult)
+from sim.world import World
+
+
+def check_invariants(res: RunResult, world: World) -> None:
+    """Assert the identities; a failure names the first one broken."""
+    d, net, req, sbc = res.daily, res.networks, res.requests, res.servers_by_country
+    T = world.horizon
+    days = np.arange(1, T + 1)
+    assert len(d) == T and np.array_equal(d["day"], days) and np.array_equal(sbc["day"], days)
+    assert (d.to_numpy() >= 0).all() and (sbc.to_numpy() >= 0).all(), "negative count"
+
+    # stocks equal recounts from the records
+    born, ended = net["born"].to_numpy(), net["ended"].to_numpy()
+    alive_at = lambda t: ((born <= t) & ((ended == -1) | (ended > t))).sum()  # noqa: E731
+    assert np.array_equal(d["networks"], [alive_at(t) for t in days]), "networks stock"
+    countries = list(world.country_ids)
+    assert np.array_equal(d["servers_up"], sbc[countries].sum(axis=1)), "servers_up vs by-country"
+    havens = [c for c, h in zip(countries, world.haven) if h]
+    assert np.array_equal(d["servers_up_haven"], sbc[havens].sum(axis=1) if havens else np.zeros(T)), "haven stock"
+    mla = req[req["kind"] == KIND_MLA]
+    created, started = mla["created"].to_numpy(), mla["started"].to_numpy()
+    backlog = [((created <= t) & ((started == -1) | (started > t))).sum() for t in days]
+    assert np.array_equal(d["mla_backlog"], backlog), "mla_backlog stock"
+
+    # networks: initial + entries + successors; ends by cause
+    assert len(net) == world.initial_networks + d["entries"].sum() + d["successors"].sum()
+    assert (net["predecessor"] >= 0).sum() == d["successors"].sum()
+    assert (net["cause"] == CAUSE_ARREST).sum() == d["arrests"].sum()
+    assert (net["cause"] == CAUSE_QUIT).sum() == d["quits"].sum()
+    assert ((net["cause"] == CAUSE_ALIVE) == (net["ended"] == -1)).all()
+
+    # servers: created = initial sets + reprovisions; up = created - removed
+    spn = world.servers_per_network
+    assert net["servers_created"].sum() == spn * len(net) + d["reprovisions"].sum()
+    assert net["takedowns"].sum() == d["takedowns"].sum() and net["seizures"].sum() == d["seizures"].sum()
+    assert net["notices"].sum() == d["notices"].sum()
+    alive = net[net["cause"] == CAUSE_ALIVE]
+    up_end = (alive["servers_created"] - alive["takedowns"] - alive["seizures"]).sum()
+    assert up_end == d["servers_up"].iloc[-1], "servers up = created - removed"
+
+    # cases: every closed case counted exactly once as failed, moot or arrest
+    opened = d["cases_opened"].cumsum()
+    closed = (d["cases_failed_evidence"] + d["cases_failed_haven"] + d["cases_timed_out"] + d["cases_moot"]
+              + d["arrests"]).cumsum()
+    assert np.array_equal(d["cases_open"], opened - closed), "cases_open = opened - closed"
+    assert net["cases"].sum() == d["cases_opened"].sum()
+    if len(req):
+        assert req["case"].max() < d["cases_opened"].sum()
+
+    # requests
+    assert len(req) == d["requests_sent"].sum() and np.array_equal(req["request"], np.arange(len(req)))
+    out = req["outcome"]
+    assert out.isin([OUTCOME_EVIDENCE, OUTCOME_REFUSED, OUTCOME_LOST]).sum() == d["requests_answered"].sum()
+    assert (out == OUTCOME_REFUSED).sum() == d["requests_refused"].sum()
+    assert (out == OUTCOME_EVIDENCE).sum() == d["evidence_obtained"].sum()
+    assert (out == OUTCOME_LOST).sum() == d["evidence_lost"].sum()
+    resolved = req[out != 0]
+    assert (resolved["resolved"] >= resolved["started"]).all() and (resolved["started"] >= resolved["created"]).all()
+    assert ((req["kind"] == KIND_MLA) | (req["lead"] == req["requested"])).all()
+    assert ((out == OUTCOME_DROPPED) <= (req["resolved"] >= 0)).all()

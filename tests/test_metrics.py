@@ -1,0 +1,80 @@
+"""Kaplan–Meier and the persistence metrics, against numbers worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis.survival import kaplan_meier
+from sim.metrics import compute
+from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame
+
+
+def test_kaplan_meier_hand_example_with_censoring():
+    # durations 2 3 3+ 5 6+ 8 (+ = censored). Event times 2, 3, 5, 8 with at-risk 6, 5, 3, 1:
+    # S(2) = 5/6, S(3) = 5/6 * 4/5 = 2/3 (the censored 3 is still at risk at 3), S(5) = 2/3 * 2/3 = 4/9, S(8) = 0.
+    km = kaplan_meier(np.array([2, 3, 3, 5, 6, 8]), np.array([1, 1, 0, 1, 0, 1]))
+    assert km.times.tolist() == [0, 2, 3, 5, 8]
+    assert km.survival == pytest.approx([1, 5 / 6, 2 / 3, 4 / 9, 0])
+    assert km.at(4.9) == pytest.approx(2 / 3) and km.at(5) == pytest.approx(4 / 9)
+    assert km.median() == 5  # first time S <= 0.5
+    # area: 2*1 + 1*5/6 + 2*2/3 + 3*4/9 + 2*0 = 5.5 up to 10; up to 4: 2 + 5/6 + 2/3 = 3.5
+    assert km.rmst(10) == pytest.approx(5.5)
+    assert km.rmst(4) == pytest.approx(3.5)
+    assert np.all(km.lower <= km.survival + 1e-12) and np.all(km.survival <= km.upper + 1e-12)
+
+
+def test_kaplan_meier_all_censored_never_falls():
+    km = kaplan_meier(np.array([5, 7]), np.array([0, 0]))
+    assert km.median() is None and km.rmst(7) == 7.0
+
+
+def test_kaplan_meier_greenwood_matches_textbook():
+    # Greenwood at t=2 above: var(S) = S^2 * 1/(6*5); log-log band with z = 1.96
+    km = kaplan_meier(np.array([2, 3, 3, 5, 6, 8]), np.array([1, 1, 0, 1, 0, 1]))
+    s = 5 / 6
+    se = np.sqrt(1 / 30) / abs(np.log(s))
+    assert km.lower[1] == pytest.approx(s ** np.exp(1.959964 * se), rel=1e-5)
+
+
+def _result(T=3):
+    daily = frame(np.zeros((T, len(DAILY_COLUMNS))), DAILY_COLUMNS)
+    daily["day"] = np.arange(1, T + 1)
+    daily["networks"] = [4, 2, 3]
+    daily["servers_up"] = [10, 6, 8]
+    daily["servers_up_haven"] = [1, 3, 0]
+    daily["evidence_obtained"] = [3, 0, 0]
+    daily["evidence_lost"] = [0, 1, 0]
+    nets = frame([[0, -1, 0, 2, 1, 0, 0, 3, 0, 0, 0, 1],   # arrested on day 2 (lifetime 2)
+                  [1, -1, 0, -1, 0, 0, 0, 3, 0, 0, 0, 0],  # alive: censored at 3
+                  [2, -1, 1, 2, 2, 0, 0, 3, 0, 0, 0, 0],   # quit on day 2 (lifetime 1)
+                  [3, 0, 3, -1, 0, 0, 0, 3, 0, 0, 0, 0]], NETWORK_COLUMNS)  # born at 3, censored at 0 days
+    reqs = frame([[0, 0, 0, 0, 1, 1, 0, 1, 40, 1],
+                  [1, 0, 1, 0, 1, 1, 0, 2, 10, 2],
+                  [2, 0, 2, 0, 1, 1, 0, -1, -1, 0],   # open: not counted
+                  [3, 0, 3, 0, 0, 0, 0, 0, 5, 1]], REQUEST_COLUMNS)  # domestic: not counted
+    sbc = pd.DataFrame({"day": daily["day"], "A": daily["servers_up"]})
+    return RunResult(daily, sbc, nets, reqs)
+
+
+def test_metrics_by_hand():
+    m = compute(_result())
+    assert m["persistence"] == pytest.approx(3.0) and m["supply"] == pytest.approx(8.0)
+    assert m["dismantled_share"] == pytest.approx(1 / 4)
+    assert m["haven_share"] == pytest.approx(4 / 24)
+    assert m["mla_delay_median"] == pytest.approx(25.0)  # median of 40 and 10
+    assert m["evidence_loss_share"] == pytest.approx(1 / 4)
+    # lifetimes 2, 3+, 1, 0+ (+ censored). At t=1 three are at risk (the 0+ left at 0): S(1) = 2/3;
+    # at t=2 two: S(2) = 2/3 * 1/2 = 1/3. Area up to T=3: 1*1 + 1*2/3 + 1*1/3 = 2.
+    assert m["lifetime_rmst"] == pytest.approx(2.0)
+    assert m["lifetime_median"] == 2.0
+
+
+def test_metrics_undefined_are_none():
+    r = _result()
+    r.requests = r.requests.iloc[0:0]
+    r.daily["evidence_obtained"] = 0
+    r.daily["evidence_lost"] = 0
+    m = compute(r)
+    assert m["mla_delay_median"] is None and m["evidence_loss_share"] is None
