@@ -10,6 +10,7 @@ FLAGS = ["-O3", "-ffp-contract=off"]
 
 extensions = [
     Extension("cyext.rng", ["cyext/rng.pyx"], extra_compile_args=FLAGS),
+    Extension("cyext.engine", ["cyext/engine.pyx"], include_dirs=[numpy.get_include()], extra_compile_args=FLAGS),
 ]
 
 setup(

@@ -1,4 +1,8 @@
 # The counter-based generator of MODEL.md §5 in C, inlined into any Cython module that cimports it.
+#
+# bits(seed, stream, t, a, b) = mix(mix(mix(mix(mix(seed) ^ stream) ^ t) ^ a) ^ b). The first three rounds
+# depend only on (seed, stream, t), so a hot loop over many a can compute prefix() once and finish each draw
+# with uniform_at(): the same bits, two rounds per draw instead of five.
 from libc.stdint cimport uint64_t
 
 cdef inline uint64_t mix(uint64_t z) noexcept nogil:
@@ -7,9 +11,16 @@ cdef inline uint64_t mix(uint64_t z) noexcept nogil:
     z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
     return z ^ (z >> 31)
 
+cdef inline uint64_t prefix(uint64_t mixed_seed, uint64_t stream, uint64_t t) noexcept nogil:
+    # mixed_seed is mix(seed)
+    return mix(mix(mixed_seed ^ stream) ^ t)
+
+cdef inline double uniform_at(uint64_t pre, uint64_t a, uint64_t b) noexcept nogil:
+    # (bits >> 11) has 53 bits, so the conversion and the power-of-two scaling are exact.
+    return <double>(mix(mix(pre ^ a) ^ b) >> 11) * 1.1102230246251565e-16
+
 cdef inline uint64_t bits(uint64_t seed, uint64_t stream, uint64_t t, uint64_t a, uint64_t b) noexcept nogil:
-    return mix(mix(mix(mix(mix(seed) ^ stream) ^ t) ^ a) ^ b)
+    return mix(mix(prefix(mix(seed), stream, t) ^ a) ^ b)
 
 cdef inline double uniform(uint64_t seed, uint64_t stream, uint64_t t, uint64_t a, uint64_t b) noexcept nogil:
-    # (bits >> 11) has 53 bits, so the conversion and the power-of-two scaling are exact.
-    return <double>(bits(seed, stream, t, a, b) >> 11) * 1.1102230246251565e-16
+    return uniform_at(prefix(mix(seed), stream, t), a, b)

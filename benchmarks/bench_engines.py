@@ -1,0 +1,89 @@
+"""Mesa engine vs compiled engine, measured side by side in one process.
+
+Prints medians over several repeats, the ratio mesa/fast, the compiled engine's cost per server-day
+(wall time / sum over days of servers up), and the memory a 10-year large-world run holds.
+
+    .venv/bin/python benchmarks/bench_engines.py [--repeats 5] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from pathlib import Path
+
+from cyext import engine as fast_engine
+from sim.engines import run
+from sim.scenario import from_dict, load
+from sim.synthetic import random_raw
+from sim.world import World, compile_world
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def large_world(horizon: int = 1095) -> World:
+    """100 countries, 1,000 providers, market capacity 1,000."""
+    raw = random_raw(100, n_countries=100, n_providers=1000, horizon=horizon, n_blocs=6, initial_networks=800,
+                     entry_per_day=2.0, entry_slots=4, market_capacity=1000, servers_per_network=5,
+                     reprovision_prob=0.5, quit_prob=0.005)
+    raw["enforcement"].update(detect_prob=0.02, case_threshold=3, case_timeout_days=730)
+    return compile_world(from_dict(raw, "large-world"))
+
+
+def timed(world: World, engine: str, repeats: int, seed: int = 1) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run(world, seed, engine)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def compare(label: str, world: World, repeats: int, mesa_repeats: int) -> None:
+    fast_s, res = timed(world, "fast", repeats)
+    mesa_s, res_mesa = timed(world, "mesa", mesa_repeats)
+    server_days = int(res.daily["servers_up"].sum())
+    print(f"{label}: {world.n_countries} countries, {world.n_providers} providers, {world.horizon} days, "
+          f"{server_days:,} server-days")
+    print(f"  mesa  median {mesa_s:9.4f} s  ({mesa_repeats} runs)")
+    print(f"  fast  median {fast_s:9.4f} s  ({repeats} runs)")
+    print(f"  ratio mesa/fast {mesa_s / fast_s:8.1f}x   identical outputs: {res.equals(res_mesa)}")
+    print(f"  fast: {fast_s / server_days * 1e9:.1f} ns per server-day")
+
+
+def memory(years: int = 10) -> None:
+    world = large_world(365 * years)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    stats: dict = {}
+    start = time.perf_counter()
+    res = fast_engine.run(world, 1, stats)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out_bytes = sum(int(df.memory_usage(index=False).sum()) for df in res.tables().values())
+    server_days = int(res.daily["servers_up"].sum())
+    print(f"large world, {years} years ({world.horizon} days): {wall:.2f} s, "
+          f"{wall / server_days * 1e9:.1f} ns per server-day")
+    print(f"  entities created: {stats['networks']:,} networks, {stats['servers']:,} servers, "
+          f"{stats['cases']:,} cases, {stats['requests']:,} requests")
+    print(f"  engine state {stats['state_bytes'] / 2**20:.1f} MiB "
+          f"(~{stats['state_bytes'] / max(1, stats['servers'] + stats['requests']):.0f} bytes per server or request); "
+          f"output tables {out_bytes / 2**20:.1f} MiB; "
+          f"days x servers would be {world.horizon * stats['servers'] * 8 / 2**30:.1f} GiB")
+    print(f"  process peak RSS {after / 1024:.0f} MiB (grew {(after - before) / 1024:.0f} MiB during the run)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one Mesa run per world, shorter large world")
+    args = parser.parse_args()
+    mesa_repeats = 1 if args.quick else 3
+    compare("baseline", compile_world(load(ROOT / "scenarios" / "baseline.yaml")), args.repeats, mesa_repeats)
+    compare("large world", large_world(365 if args.quick else 1095), args.repeats, 1)
+    memory()
+
+
+if __name__ == "__main__":
+    main()

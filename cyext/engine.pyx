@@ -1,0 +1,953 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled engine: MODEL.md §6 as arrays of state plus one function per phase.
+
+Read it next to ``sim/model.py``: the phases carry the same names in the same order. State is a structure of
+arrays (one growable C array per field of each entity kind, no Python object per entity); the whole day loop
+runs without the GIL; the only floating-point operations compare a uniform with a number the world compiler
+computed (and ``u * 1000`` to index a delay table, as the Mesa engine does).
+
+Lists of "up servers", "live networks" and "cases waiting for evidence" are kept in ascending id order and
+compacted lazily by the phases that walk them; events due on a day sit in per-day linked lists ("calendars")
+that are sorted by id when the day comes.
+"""
+
+import numpy as np
+
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.string cimport memset
+
+from cyext.rng cimport mix, prefix, uniform_at
+
+from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame
+
+# Streams (MODEL.md §5)
+cdef enum:
+    ENTRY = 1
+    HOME = 2
+    MARKET = 3
+    HOST = 4
+    DETECT = 5
+    NOTICE_DELAY = 6
+    COMPLY = 7
+    SEIZE = 8
+    COURT_DELAY = 9
+    QUIT_S = 10
+    OPEN = 11
+    REQ_DELAY = 12
+    GRANT = 13
+    IDENT = 14
+    EXTRADITE = 15
+    ARREST_DELAY = 16
+    SUCCESSOR = 17
+    SUCC_DELAY = 18
+    REPROVISION = 19
+
+cdef enum:
+    K_TABLE = 1000
+
+# Daily table columns (the order of sim.outputs.DAILY_COLUMNS; checked at import below)
+cdef enum:
+    D_DAY = 0
+    D_NETWORKS = 1
+    D_SERVERS_UP = 2
+    D_SERVERS_UP_HAVEN = 3
+    D_ENTRIES = 4
+    D_SUCCESSORS = 5
+    D_NOTICES = 6
+    D_TAKEDOWNS = 7
+    D_REFERRALS = 8
+    D_SEIZURES = 9
+    D_QUITS = 10
+    D_CASES_OPEN = 11
+    D_CASES_OPENED = 12
+    D_REQUESTS_SENT = 13
+    D_MLA_BACKLOG = 14
+    D_REQUESTS_ANSWERED = 15
+    D_REQUESTS_REFUSED = 16
+    D_EVIDENCE_OBTAINED = 17
+    D_EVIDENCE_LOST = 18
+    D_CASES_FAILED_EVIDENCE = 19
+    D_CASES_FAILED_HAVEN = 20
+    D_CASES_TIMED_OUT = 21
+    D_CASES_MOOT = 22
+    D_ARRESTS = 23
+    D_REPROVISIONS = 24
+    N_DAILY = 25
+
+# Codes (sim.outputs / sim.agents)
+cdef enum:
+    CAUSE_ALIVE = 0
+    CAUSE_ARREST = 1
+    CAUSE_QUIT = 2
+    ST_EVIDENCE = 0
+    ST_ARRESTING = 1
+    ST_CLOSED = 2
+    KIND_DOMESTIC = 0
+    KIND_MLA = 1
+    OUT_OPEN = 0
+    OUT_EVIDENCE = 1
+    OUT_REFUSED = 2
+    OUT_LOST = 3
+    OUT_DROPPED = 4
+
+_DAILY_ORDER = ("day", "networks", "servers_up", "servers_up_haven", "entries", "successors", "notices",
+                "takedowns", "referrals", "seizures", "quits", "cases_open", "cases_opened", "requests_sent",
+                "mla_backlog", "requests_answered", "requests_refused", "evidence_obtained", "evidence_lost",
+                "cases_failed_evidence", "cases_failed_haven", "cases_timed_out", "cases_moot", "arrests",
+                "reprovisions")
+if _DAILY_ORDER != tuple(DAILY_COLUMNS):  # the D_* indices above must follow the table's column order
+    raise ImportError("cyext.engine daily columns are out of step with sim.outputs.DAILY_COLUMNS")
+
+
+# ---------------------------------------------------------------------------------------------- small helpers
+
+cdef struct Vec:
+    int64_t* data
+    int64_t n
+    int64_t cap
+
+
+cdef int vec_push(Vec* v, int64_t x) noexcept nogil:
+    cdef int64_t* p
+    if v.n == v.cap:
+        p = <int64_t*>realloc(v.data, (v.cap * 2 + 16) * sizeof(int64_t))
+        if p == NULL:
+            return -1
+        v.data = p
+        v.cap = v.cap * 2 + 16
+    v.data[v.n] = x
+    v.n += 1
+    return 0
+
+
+cdef int cmp_i64(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const int64_t*>a)[0]
+    cdef int64_t y = (<const int64_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef inline int64_t pick(const double* cum, int64_t n, double u) noexcept nogil:
+    """The smallest i with u < cum[i] (bisect_right)."""
+    cdef int64_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if u < cum[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+cdef int64_t* regrow(int64_t* p, int64_t cap) noexcept nogil:
+    return <int64_t*>realloc(p, cap * sizeof(int64_t))
+
+
+cdef const int64_t* i64(object arr, list keep) except NULL:
+    a = np.ascontiguousarray(arr, dtype=np.int64)
+    keep.append(a)
+    cdef const int64_t[::1] view = a.reshape(-1)
+    return &view[0]
+
+
+cdef const double* f64(object arr, list keep) except NULL:
+    a = np.ascontiguousarray(arr, dtype=np.float64)
+    keep.append(a)
+    cdef const double[::1] view = a.reshape(-1)
+    return &view[0]
+
+
+# ---------------------------------------------------------------------------------------------- the engine
+
+cdef class Engine:
+    """One run's state: the compiled world's numbers, the entities as arrays, and the output buffers."""
+
+    # world
+    cdef uint64_t mixed_seed  # mix(seed): the first round of every draw
+    cdef int64_t T, C, P, S, Kcap, spn, threshold, timeout, succ_tab
+    cdef double detect_p, reprov_p, quit_p, succ_p, succ_pj, ident_p
+    cdef const int64_t* delays
+    cdef const int64_t* court_tab
+    cdef const int64_t* notice_tab
+    cdef const int64_t* mla_chan
+    cdef const int64_t* arrest_chan
+    cdef const double* open_prob
+    cdef const double* extradite_prob
+    cdef const int64_t* haven
+    cdef const int64_t* capacity
+    cdef const int64_t* mla_per_day
+    cdef const int64_t* retention
+    cdef const int64_t* preserve
+    cdef const int64_t* joint
+    cdef const double* home_cum
+    cdef const double* market_cum
+    cdef const double* host_cum
+    cdef const int64_t* prov_country
+    cdef const double* compliance
+    cdef const double* entry_q
+    cdef list keep
+
+    # countries
+    cdef int64_t* open_cases
+    cdef int64_t* q_head
+    cdef int64_t* q_tail
+    cdef int64_t* q_len
+    cdef int64_t* up_by_country
+
+    # networks
+    cdef int64_t n_net, cap_net
+    cdef int64_t* net_home
+    cdef int64_t* net_market
+    cdef int64_t* net_pred
+    cdef int64_t* net_born
+    cdef int64_t* net_ended
+    cdef int64_t* net_cause
+    cdef int64_t* net_nsc
+    cdef int64_t* net_case
+    cdef int64_t* net_nup
+    cdef int64_t* net_created
+    cdef int64_t* net_takedowns
+    cdef int64_t* net_seizures
+    cdef int64_t* net_notices
+    cdef int64_t* net_cases
+    cdef int64_t* net_first
+    cdef int64_t* net_last
+    cdef int64_t* net_succ_next
+
+    # servers
+    cdef int64_t n_srv, cap_srv
+    cdef int64_t* srv_net
+    cdef int64_t* srv_prov
+    cdef int64_t* srv_country
+    cdef int64_t* srv_up
+    cdef int64_t* srv_removed
+    cdef int64_t* srv_seized
+    cdef int64_t* srv_notice_due
+    cdef int64_t* srv_seize_due
+    cdef int64_t* srv_sibling
+    cdef int64_t* srv_notice_next
+    cdef int64_t* srv_seize_next
+
+    # cases
+    cdef int64_t n_case, cap_case
+    cdef int64_t* case_net
+    cdef int64_t* case_lead
+    cdef int64_t* case_opened
+    cdef int64_t* case_stage
+    cdef int64_t* case_pending
+    cdef int64_t* case_evidence
+    cdef int64_t* case_arrest_next
+
+    # requests
+    cdef int64_t n_req, cap_req
+    cdef int64_t* req_case
+    cdef int64_t* req_server
+    cdef int64_t* req_lead
+    cdef int64_t* req_requested
+    cdef int64_t* req_kind
+    cdef int64_t* req_created
+    cdef int64_t* req_started
+    cdef int64_t* req_resolved
+    cdef int64_t* req_preserved
+    cdef int64_t* req_outcome
+    cdef int64_t* req_due_next
+    cdef int64_t* req_queue_next
+
+    # calendars: head of the linked list of ids due on each day 0..T (-1 = none)
+    cdef int64_t* cal_notice
+    cdef int64_t* cal_seize
+    cdef int64_t* cal_request
+    cdef int64_t* cal_arrest
+    cdef int64_t* cal_successor
+
+    # ordered id lists and stocks
+    cdef Vec up_list
+    cdef Vec live_list
+    cdef Vec evidence_list
+    cdef Vec due
+    cdef int64_t n_live, n_up, n_cases_open, backlog
+    cdef int failed
+
+    # outputs
+    cdef int64_t* daily
+    cdef int64_t* by_country
+    cdef int64_t* row
+    cdef object daily_arr, by_country_arr
+
+    def __cinit__(self):
+        self.failed = 0
+
+    def __init__(self, world, seed):
+        w = world
+        self.keep = []
+        self.mixed_seed = mix(<uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF))
+        self.T, self.C, self.P = w.horizon, w.n_countries, w.n_providers
+        self.S, self.Kcap, self.spn = w.entry_slots, w.market_capacity, w.servers_per_network
+        self.threshold, self.timeout, self.succ_tab = w.case_threshold, w.case_timeout_days, w.successor_tab
+        self.detect_p, self.reprov_p, self.quit_p = w.detect_prob, w.reprovision_prob, w.quit_prob
+        self.succ_p, self.succ_pj, self.ident_p = w.successor_prob, w.successor_prob_joint, w.identify_prob
+        self.delays = i64(w.delays, self.keep)
+        self.court_tab = i64(w.court_tab, self.keep)
+        self.notice_tab = i64(w.notice_tab, self.keep)
+        self.mla_chan = i64(w.mla_chan, self.keep)
+        self.arrest_chan = i64(w.arrest_chan, self.keep)
+        self.open_prob = f64(w.open_prob, self.keep)
+        self.extradite_prob = f64(w.extradite_prob, self.keep)
+        self.haven = i64(w.haven, self.keep)
+        self.capacity = i64(w.capacity, self.keep)
+        self.mla_per_day = i64(w.mla_per_day, self.keep)
+        self.retention = i64(w.retention, self.keep)
+        self.preserve = i64(w.preserve, self.keep)
+        self.joint = i64(w.joint, self.keep)
+        self.home_cum = f64(w.home_cum, self.keep)
+        self.market_cum = f64(w.market_cum, self.keep)
+        self.host_cum = f64(w.host_cum, self.keep)
+        self.prov_country = i64(w.provider_country, self.keep)
+        self.compliance = f64(w.compliance, self.keep)
+        self.entry_q = f64(w.entry_q, self.keep)
+
+        cdef int64_t C = self.C, T = self.T, i
+        self.open_cases = self.filled(C, 0)
+        self.q_head = self.filled(C, -1)
+        self.q_tail = self.filled(C, -1)
+        self.q_len = self.filled(C, 0)
+        self.up_by_country = self.filled(C, 0)
+        self.cal_notice = self.filled(T + 1, -1)
+        self.cal_seize = self.filled(T + 1, -1)
+        self.cal_request = self.filled(T + 1, -1)
+        self.cal_arrest = self.filled(T + 1, -1)
+        self.cal_successor = self.filled(T + 1, -1)
+
+        self.daily_arr = np.zeros((T, N_DAILY), dtype=np.int64)
+        self.by_country_arr = np.zeros((T, C + 1), dtype=np.int64)
+        cdef int64_t[:, ::1] dv = self.daily_arr
+        cdef int64_t[:, ::1] bv = self.by_country_arr
+        if T > 0:
+            self.daily = &dv[0, 0]
+            self.by_country = &bv[0, 0]
+
+        n0 = max(16, w.initial_networks * 2)
+        if (self.grow_networks(n0) or self.grow_servers(n0 * w.servers_per_network) or self.grow_cases(64)
+                or self.grow_requests(256)):
+            raise MemoryError()
+        for i in range(w.initial_networks):
+            self.create_network(0, -1)
+        if self.failed:
+            raise MemoryError()
+
+    cdef int64_t* filled(self, int64_t n, int64_t value) except NULL:
+        cdef int64_t* p = <int64_t*>malloc((n if n > 0 else 1) * sizeof(int64_t))
+        cdef int64_t i
+        if p == NULL:
+            raise MemoryError()
+        for i in range(n):
+            p[i] = value
+        return p
+
+    def __dealloc__(self):
+        free(self.open_cases); free(self.q_head); free(self.q_tail); free(self.q_len); free(self.up_by_country)
+        free(self.cal_notice); free(self.cal_seize); free(self.cal_request); free(self.cal_arrest)
+        free(self.cal_successor)
+        free(self.net_home); free(self.net_market); free(self.net_pred); free(self.net_born); free(self.net_ended)
+        free(self.net_cause); free(self.net_nsc); free(self.net_case); free(self.net_nup); free(self.net_created)
+        free(self.net_takedowns); free(self.net_seizures); free(self.net_notices); free(self.net_cases)
+        free(self.net_first); free(self.net_last); free(self.net_succ_next)
+        free(self.srv_net); free(self.srv_prov); free(self.srv_country); free(self.srv_up); free(self.srv_removed)
+        free(self.srv_seized); free(self.srv_notice_due); free(self.srv_seize_due); free(self.srv_sibling)
+        free(self.srv_notice_next); free(self.srv_seize_next)
+        free(self.case_net); free(self.case_lead); free(self.case_opened); free(self.case_stage)
+        free(self.case_pending); free(self.case_evidence); free(self.case_arrest_next)
+        free(self.req_case); free(self.req_server); free(self.req_lead); free(self.req_requested)
+        free(self.req_kind); free(self.req_created); free(self.req_started); free(self.req_resolved)
+        free(self.req_preserved); free(self.req_outcome); free(self.req_due_next); free(self.req_queue_next)
+        free(self.up_list.data); free(self.live_list.data); free(self.evidence_list.data); free(self.due.data)
+
+    # ------------------------------------------------------------------ growth (structure of arrays)
+
+    cdef int grow_networks(self, int64_t cap) noexcept nogil:
+        self.net_home = regrow(self.net_home, cap)
+        self.net_market = regrow(self.net_market, cap)
+        self.net_pred = regrow(self.net_pred, cap)
+        self.net_born = regrow(self.net_born, cap)
+        self.net_ended = regrow(self.net_ended, cap)
+        self.net_cause = regrow(self.net_cause, cap)
+        self.net_nsc = regrow(self.net_nsc, cap)
+        self.net_case = regrow(self.net_case, cap)
+        self.net_nup = regrow(self.net_nup, cap)
+        self.net_created = regrow(self.net_created, cap)
+        self.net_takedowns = regrow(self.net_takedowns, cap)
+        self.net_seizures = regrow(self.net_seizures, cap)
+        self.net_notices = regrow(self.net_notices, cap)
+        self.net_cases = regrow(self.net_cases, cap)
+        self.net_first = regrow(self.net_first, cap)
+        self.net_last = regrow(self.net_last, cap)
+        self.net_succ_next = regrow(self.net_succ_next, cap)
+        self.cap_net = cap
+        if (self.net_home == NULL or self.net_market == NULL or self.net_pred == NULL or self.net_born == NULL
+                or self.net_ended == NULL or self.net_cause == NULL or self.net_nsc == NULL or self.net_case == NULL
+                or self.net_nup == NULL or self.net_created == NULL or self.net_takedowns == NULL
+                or self.net_seizures == NULL or self.net_notices == NULL or self.net_cases == NULL
+                or self.net_first == NULL or self.net_last == NULL or self.net_succ_next == NULL):
+            self.failed = 1
+        return self.failed
+
+    cdef int grow_servers(self, int64_t cap) noexcept nogil:
+        self.srv_net = regrow(self.srv_net, cap)
+        self.srv_prov = regrow(self.srv_prov, cap)
+        self.srv_country = regrow(self.srv_country, cap)
+        self.srv_up = regrow(self.srv_up, cap)
+        self.srv_removed = regrow(self.srv_removed, cap)
+        self.srv_seized = regrow(self.srv_seized, cap)
+        self.srv_notice_due = regrow(self.srv_notice_due, cap)
+        self.srv_seize_due = regrow(self.srv_seize_due, cap)
+        self.srv_sibling = regrow(self.srv_sibling, cap)
+        self.srv_notice_next = regrow(self.srv_notice_next, cap)
+        self.srv_seize_next = regrow(self.srv_seize_next, cap)
+        self.cap_srv = cap
+        if (self.srv_net == NULL or self.srv_prov == NULL or self.srv_country == NULL or self.srv_up == NULL
+                or self.srv_removed == NULL or self.srv_seized == NULL or self.srv_notice_due == NULL
+                or self.srv_seize_due == NULL or self.srv_sibling == NULL or self.srv_notice_next == NULL
+                or self.srv_seize_next == NULL):
+            self.failed = 1
+        return self.failed
+
+    cdef int grow_cases(self, int64_t cap) noexcept nogil:
+        self.case_net = regrow(self.case_net, cap)
+        self.case_lead = regrow(self.case_lead, cap)
+        self.case_opened = regrow(self.case_opened, cap)
+        self.case_stage = regrow(self.case_stage, cap)
+        self.case_pending = regrow(self.case_pending, cap)
+        self.case_evidence = regrow(self.case_evidence, cap)
+        self.case_arrest_next = regrow(self.case_arrest_next, cap)
+        self.cap_case = cap
+        if (self.case_net == NULL or self.case_lead == NULL or self.case_opened == NULL or self.case_stage == NULL
+                or self.case_pending == NULL or self.case_evidence == NULL or self.case_arrest_next == NULL):
+            self.failed = 1
+        return self.failed
+
+    cdef int grow_requests(self, int64_t cap) noexcept nogil:
+        self.req_case = regrow(self.req_case, cap)
+        self.req_server = regrow(self.req_server, cap)
+        self.req_lead = regrow(self.req_lead, cap)
+        self.req_requested = regrow(self.req_requested, cap)
+        self.req_kind = regrow(self.req_kind, cap)
+        self.req_created = regrow(self.req_created, cap)
+        self.req_started = regrow(self.req_started, cap)
+        self.req_resolved = regrow(self.req_resolved, cap)
+        self.req_preserved = regrow(self.req_preserved, cap)
+        self.req_outcome = regrow(self.req_outcome, cap)
+        self.req_due_next = regrow(self.req_due_next, cap)
+        self.req_queue_next = regrow(self.req_queue_next, cap)
+        self.cap_req = cap
+        if (self.req_case == NULL or self.req_server == NULL or self.req_lead == NULL or self.req_requested == NULL
+                or self.req_kind == NULL or self.req_created == NULL or self.req_started == NULL
+                or self.req_resolved == NULL or self.req_preserved == NULL or self.req_outcome == NULL
+                or self.req_due_next == NULL or self.req_queue_next == NULL):
+            self.failed = 1
+        return self.failed
+
+    # ------------------------------------------------------------------ helpers shared by the phases
+
+    cdef inline double u(self, int64_t stream, int64_t t, int64_t a, int64_t b) noexcept nogil:
+        return uniform_at(prefix(self.mixed_seed, <uint64_t>stream, <uint64_t>t), <uint64_t>a, <uint64_t>b)
+
+    cdef inline int64_t draw(self, int64_t table, double u) noexcept nogil:
+        return self.delays[table * K_TABLE + <int64_t>(u * K_TABLE)]
+
+    cdef inline void cal_add(self, int64_t* head, int64_t* nxt, int64_t day, int64_t idx) noexcept nogil:
+        if day <= self.T:  # days past the horizon never come
+            nxt[idx] = head[day]
+            head[day] = idx
+
+    cdef void cal_pop(self, int64_t* head, int64_t* nxt, int64_t t) noexcept nogil:
+        """Today's ids into ``self.due``, ascending."""
+        cdef int64_t i = head[t]
+        self.due.n = 0
+        while i != -1:
+            if vec_push(&self.due, i):
+                self.failed = 1
+                return
+            i = nxt[i]
+        head[t] = -1
+        if self.due.n > 1:
+            qsort(self.due.data, self.due.n, sizeof(int64_t), cmp_i64)
+
+    cdef int64_t create_network(self, int64_t t, int64_t pred) noexcept nogil:
+        cdef int64_t n = self.n_net, i
+        if n == self.cap_net and self.grow_networks(self.cap_net * 2):
+            return -1
+        if pred < 0:
+            self.net_home[n] = pick(self.home_cum, self.C, self.u(HOME, 0, n, 0))
+            self.net_market[n] = pick(self.market_cum, self.C, self.u(MARKET, 0, n, 0))
+        else:
+            self.net_home[n] = self.net_home[pred]
+            self.net_market[n] = self.net_market[pred]
+        self.net_pred[n] = pred
+        self.net_born[n] = t
+        self.net_ended[n] = -1
+        self.net_cause[n] = CAUSE_ALIVE
+        self.net_nsc[n] = 0
+        self.net_case[n] = -1
+        self.net_nup[n] = 0
+        self.net_created[n] = 0
+        self.net_takedowns[n] = 0
+        self.net_seizures[n] = 0
+        self.net_notices[n] = 0
+        self.net_cases[n] = 0
+        self.net_first[n] = -1
+        self.net_last[n] = -1
+        self.n_net += 1
+        self.n_live += 1
+        if vec_push(&self.live_list, n):
+            self.failed = 1
+            return -1
+        for i in range(self.spn):
+            self.provision(n, t)
+        return n
+
+    cdef void provision(self, int64_t n, int64_t t) noexcept nogil:
+        cdef int64_t s = self.n_srv, p, c
+        if s == self.cap_srv and self.grow_servers(self.cap_srv * 2):
+            return
+        p = pick(self.host_cum, self.P, self.u(HOST, 0, s, 0))
+        c = self.prov_country[p]
+        self.srv_net[s] = n
+        self.srv_prov[s] = p
+        self.srv_country[s] = c
+        self.srv_up[s] = 1
+        self.srv_removed[s] = -1
+        self.srv_seized[s] = 0
+        self.srv_notice_due[s] = 0
+        self.srv_seize_due[s] = 0
+        self.srv_sibling[s] = -1
+        if self.net_last[n] == -1:
+            self.net_first[n] = s
+        else:
+            self.srv_sibling[self.net_last[n]] = s
+        self.net_last[n] = s
+        self.n_srv += 1
+        if vec_push(&self.up_list, s):
+            self.failed = 1
+            return
+        self.n_up += 1
+        self.up_by_country[c] += 1
+        self.net_nup[n] += 1
+        self.net_created[n] += 1
+
+    cdef void remove_server(self, int64_t s, int64_t t) noexcept nogil:
+        self.srv_up[s] = 0
+        self.srv_removed[s] = t
+        self.srv_notice_due[s] = 0
+        self.srv_seize_due[s] = 0
+        self.n_up -= 1
+        self.up_by_country[self.srv_country[s]] -= 1
+        self.net_nup[self.srv_net[s]] -= 1
+
+    cdef inline bint bears_evidence(self, int64_t s, int64_t t, int64_t retention) noexcept nogil:
+        return self.srv_up[s] or self.srv_seized[s] or t - self.srv_removed[s] <= retention
+
+    cdef void quit_check(self, int64_t s, int64_t t) noexcept nogil:
+        if self.u(QUIT_S, t, s, 0) < self.quit_p:
+            self.end_network(self.srv_net[s], t, CAUSE_QUIT)
+            self.row[D_QUITS] += 1
+
+    cdef void end_network(self, int64_t n, int64_t t, int64_t cause) noexcept nogil:
+        cdef int64_t s = self.net_first[n]
+        while s != -1:
+            if self.srv_up[s]:
+                self.remove_server(s, t)
+            s = self.srv_sibling[s]
+        self.net_ended[n] = t
+        self.net_cause[n] = cause
+        self.n_live -= 1
+        if self.net_case[n] != -1:
+            self.close_case(self.net_case[n])
+            if cause != CAUSE_ARREST:
+                self.row[D_CASES_MOOT] += 1
+
+    cdef void open_case(self, int64_t n, int64_t lead, int64_t t) noexcept nogil:
+        cdef int64_t k = self.n_case, s, host, r
+        if k == self.cap_case and self.grow_cases(self.cap_case * 2):
+            return
+        self.case_net[k] = n
+        self.case_lead[k] = lead
+        self.case_opened[k] = t
+        self.case_stage[k] = ST_EVIDENCE
+        self.case_pending[k] = 0
+        self.case_evidence[k] = 0
+        self.n_case += 1
+        if vec_push(&self.evidence_list, k):
+            self.failed = 1
+            return
+        self.open_cases[lead] += 1
+        self.n_cases_open += 1
+        self.net_case[n] = k
+        self.net_cases[n] += 1
+        self.row[D_CASES_OPENED] += 1
+        s = self.net_first[n]
+        while s != -1:
+            host = self.srv_country[s]
+            if self.bears_evidence(s, t, self.retention[host]):
+                r = self.n_req
+                if r == self.cap_req and self.grow_requests(self.cap_req * 2):
+                    return
+                self.n_req += 1
+                self.req_case[r] = k
+                self.req_server[r] = s
+                self.req_lead[r] = lead
+                self.req_requested[r] = host
+                self.req_created[r] = t
+                self.req_started[r] = -1
+                self.req_resolved[r] = -1
+                self.req_outcome[r] = OUT_OPEN
+                self.case_pending[k] += 1
+                self.row[D_REQUESTS_SENT] += 1
+                if host == lead:
+                    self.req_kind[r] = KIND_DOMESTIC
+                    self.req_preserved[r] = 0
+                    self.req_started[r] = t
+                    self.schedule_request(r, self.court_tab[lead], t)
+                else:
+                    self.req_kind[r] = KIND_MLA
+                    self.req_preserved[r] = self.preserve[lead * self.C + host]
+                    self.req_queue_next[r] = -1
+                    if self.q_tail[host] == -1:
+                        self.q_head[host] = r
+                    else:
+                        self.req_queue_next[self.q_tail[host]] = r
+                    self.q_tail[host] = r
+                    self.q_len[host] += 1
+                    self.backlog += 1
+            s = self.srv_sibling[s]
+
+    cdef inline void schedule_request(self, int64_t r, int64_t table, int64_t t) noexcept nogil:
+        cdef int64_t due = t + self.draw(table, self.u(REQ_DELAY, t, r, 0))
+        self.cal_add(self.cal_request, self.req_due_next, due, r)
+
+    cdef void close_case(self, int64_t k) noexcept nogil:
+        self.case_stage[k] = ST_CLOSED
+        self.open_cases[self.case_lead[k]] -= 1
+        self.n_cases_open -= 1
+        self.net_case[self.case_net[k]] = -1
+
+    # ------------------------------------------------------------------ the day: eleven phases in order
+
+    cdef void step(self, int64_t t) noexcept nogil:
+        self.row = self.daily + (t - 1) * N_DAILY
+        self.arrivals(t)
+        self.detection(t)
+        self.notices_due(t)
+        self.seizures_due(t)
+        self.cases_open(t)
+        self.mla_queues(t)
+        self.requests_due(t)
+        self.cases_resolve(t)
+        self.arrests_due(t)
+        self.reprovisioning(t)
+        self.record(t)
+
+    cdef void arrivals(self, int64_t t) noexcept nogil:
+        cdef int64_t i, slot
+        cdef double q
+        self.cal_pop(self.cal_successor, self.net_succ_next, t)
+        for i in range(self.due.n):
+            self.create_network(t, self.due.data[i])
+            self.row[D_SUCCESSORS] += 1
+        q = self.entry_q[self.n_live if self.n_live < self.Kcap else self.Kcap]
+        for slot in range(self.S):
+            if self.u(ENTRY, t, slot, 0) < q:
+                self.create_network(t, -1)
+                self.row[D_ENTRIES] += 1
+
+    cdef void detection(self, int64_t t) noexcept nogil:
+        cdef int64_t i, s, n, keep = 0
+        cdef int64_t* ids = self.up_list.data
+        cdef uint64_t pre = prefix(self.mixed_seed, DETECT, <uint64_t>t)  # the hot loop: one draw per up server
+        for i in range(self.up_list.n):
+            s = ids[i]
+            if not self.srv_up[s]:
+                continue  # removed since the last pass: drop it from the list
+            ids[keep] = s
+            keep += 1
+            if self.srv_notice_due[s] or self.srv_seize_due[s]:
+                continue
+            if uniform_at(pre, <uint64_t>s, 0) < self.detect_p:
+                self.srv_notice_due[s] = t + self.draw(self.notice_tab[self.srv_prov[s]], self.u(NOTICE_DELAY, t, s, 0))
+                self.cal_add(self.cal_notice, self.srv_notice_next, self.srv_notice_due[s], s)
+                n = self.srv_net[s]
+                self.net_nsc[n] += 1
+                self.net_notices[n] += 1
+                self.row[D_NOTICES] += 1
+        self.up_list.n = keep
+
+    cdef void notices_due(self, int64_t t) noexcept nogil:
+        cdef int64_t i, s, c
+        self.cal_pop(self.cal_notice, self.srv_notice_next, t)
+        for i in range(self.due.n):
+            s = self.due.data[i]
+            if self.srv_notice_due[s] != t:
+                continue  # cancelled: the server went down before its notice came due
+            self.srv_notice_due[s] = 0
+            if not self.srv_up[s]:
+                continue
+            c = self.srv_country[s]
+            if self.u(COMPLY, t, s, 0) < self.compliance[self.srv_prov[s]]:
+                self.remove_server(s, t)
+                self.row[D_TAKEDOWNS] += 1
+                self.net_takedowns[self.srv_net[s]] += 1
+                self.quit_check(s, t)
+            elif self.u(SEIZE, t, s, 0) < self.open_prob[c]:
+                self.srv_seize_due[s] = t + self.draw(self.court_tab[c], self.u(COURT_DELAY, t, s, 0))
+                self.cal_add(self.cal_seize, self.srv_seize_next, self.srv_seize_due[s], s)
+                self.row[D_REFERRALS] += 1
+
+    cdef void seizures_due(self, int64_t t) noexcept nogil:
+        cdef int64_t i, s
+        self.cal_pop(self.cal_seize, self.srv_seize_next, t)
+        for i in range(self.due.n):
+            s = self.due.data[i]
+            if self.srv_seize_due[s] != t:
+                continue
+            self.srv_seize_due[s] = 0
+            if not self.srv_up[s]:
+                continue
+            self.remove_server(s, t)
+            self.srv_seized[s] = 1
+            self.row[D_SEIZURES] += 1
+            self.net_seizures[self.srv_net[s]] += 1
+            self.quit_check(s, t)
+
+    cdef void cases_open(self, int64_t t) noexcept nogil:
+        cdef int64_t i, n, lead, keep = 0
+        cdef int64_t* ids = self.live_list.data
+        for i in range(self.live_list.n):
+            n = ids[i]
+            if self.net_ended[n] != -1:
+                continue  # ended since the last pass: drop it from the list
+            ids[keep] = n
+            keep += 1
+            if self.net_case[n] != -1 or self.net_nsc[n] < self.threshold:
+                continue
+            lead = self.net_market[n]
+            if self.open_cases[lead] >= self.capacity[lead]:
+                continue  # no capacity: the complaint waits until tomorrow
+            self.net_nsc[n] = 0
+            if self.u(OPEN, t, n, 0) < self.open_prob[lead]:
+                self.open_case(n, lead, t)
+        self.live_list.n = keep
+
+    cdef void mla_queues(self, int64_t t) noexcept nogil:
+        cdef int64_t c, i, r, k
+        for c in range(self.C):
+            k = self.mla_per_day[c] if self.mla_per_day[c] < self.q_len[c] else self.q_len[c]
+            for i in range(k):
+                r = self.q_head[c]
+                self.q_head[c] = self.req_queue_next[r]
+                if self.q_head[c] == -1:
+                    self.q_tail[c] = -1
+                self.q_len[c] -= 1
+                self.backlog -= 1
+                self.req_started[r] = t
+                self.schedule_request(r, self.mla_chan[self.req_lead[r] * self.C + c], t)
+
+    cdef void requests_due(self, int64_t t) noexcept nogil:
+        cdef int64_t i, r, k, c
+        self.cal_pop(self.cal_request, self.req_due_next, t)
+        for i in range(self.due.n):
+            r = self.due.data[i]
+            k = self.req_case[r]
+            self.req_resolved[r] = t
+            self.case_pending[k] -= 1
+            if self.case_stage[k] == ST_CLOSED:
+                self.req_outcome[r] = OUT_DROPPED
+                continue
+            self.row[D_REQUESTS_ANSWERED] += 1
+            c = self.req_requested[r]
+            if self.req_kind[r] == KIND_MLA and not self.u(GRANT, t, r, 0) < self.open_prob[c]:
+                self.req_outcome[r] = OUT_REFUSED
+                self.row[D_REQUESTS_REFUSED] += 1
+                continue
+            if self.req_preserved[r] or self.bears_evidence(self.req_server[r], t, self.retention[c]):
+                self.req_outcome[r] = OUT_EVIDENCE
+                self.case_evidence[k] += 1
+                self.row[D_EVIDENCE_OBTAINED] += 1
+            else:
+                self.req_outcome[r] = OUT_LOST
+                self.row[D_EVIDENCE_LOST] += 1
+
+    cdef void cases_resolve(self, int64_t t) noexcept nogil:
+        cdef int64_t i, j, k, n, lead, home, keep = 0
+        cdef bint identified
+        cdef int64_t* ids = self.evidence_list.data
+        for i in range(self.evidence_list.n):
+            k = ids[i]
+            if self.case_stage[k] != ST_EVIDENCE:
+                continue  # closed since the last pass
+            if self.case_pending[k] == 0:
+                n = self.case_net[k]
+                lead = self.case_lead[k]
+                home = self.net_home[n]
+                identified = False
+                for j in range(self.case_evidence[k]):
+                    if self.u(IDENT, 0, k, j) < self.ident_p:
+                        identified = True
+                        break
+                if not identified:
+                    self.fail_case(k, D_CASES_FAILED_EVIDENCE)
+                elif home == lead:
+                    self.arrest_stage(k, self.court_tab[lead], t)
+                elif self.u(EXTRADITE, 0, k, 0) < self.extradite_prob[home]:
+                    self.arrest_stage(k, self.arrest_chan[lead * self.C + home], t)
+                else:
+                    self.fail_case(k, D_CASES_FAILED_HAVEN)
+            elif t - self.case_opened[k] >= self.timeout:
+                self.fail_case(k, D_CASES_TIMED_OUT)
+            if self.case_stage[k] == ST_EVIDENCE:
+                ids[keep] = k
+                keep += 1
+        self.evidence_list.n = keep
+
+    cdef inline void fail_case(self, int64_t k, int64_t counter) noexcept nogil:
+        self.close_case(k)
+        self.row[counter] += 1
+
+    cdef inline void arrest_stage(self, int64_t k, int64_t table, int64_t t) noexcept nogil:
+        self.case_stage[k] = ST_ARRESTING
+        self.cal_add(self.cal_arrest, self.case_arrest_next, t + self.draw(table, self.u(ARREST_DELAY, 0, k, 0)), k)
+
+    cdef void arrests_due(self, int64_t t) noexcept nogil:
+        cdef int64_t i, k, n, lead, s, due
+        cdef bint joint
+        self.cal_pop(self.cal_arrest, self.case_arrest_next, t)
+        for i in range(self.due.n):
+            k = self.due.data[i]
+            if self.case_stage[k] != ST_ARRESTING:
+                continue  # the network quit first: the case closed as moot
+            n = self.case_net[k]
+            lead = self.case_lead[k]
+            joint = True
+            s = self.net_first[n]
+            while s != -1:
+                if self.srv_up[s] and not self.joint[lead * self.C + self.srv_country[s]]:
+                    joint = False
+                    break
+                s = self.srv_sibling[s]
+            self.end_network(n, t, CAUSE_ARREST)
+            self.row[D_ARRESTS] += 1
+            if self.u(SUCCESSOR, 0, n, 0) < (self.succ_pj if joint else self.succ_p):
+                due = t + self.draw(self.succ_tab, self.u(SUCC_DELAY, 0, n, 0))
+                self.cal_add(self.cal_successor, self.net_succ_next, due, n)
+
+    cdef void reprovisioning(self, int64_t t) noexcept nogil:
+        cdef int64_t i, n, slot, missing, keep = 0
+        cdef int64_t* ids = self.live_list.data
+        for i in range(self.live_list.n):
+            n = ids[i]
+            if self.net_ended[n] != -1:
+                continue
+            ids[keep] = n
+            keep += 1
+            missing = self.spn - self.net_nup[n]
+            for slot in range(missing):
+                if self.u(REPROVISION, t, n, slot) < self.reprov_p:
+                    self.provision(n, t)
+                    self.row[D_REPROVISIONS] += 1
+        self.live_list.n = keep
+
+    cdef void record(self, int64_t t) noexcept nogil:
+        cdef int64_t c, haven_up = 0
+        cdef int64_t* bc = self.by_country + (t - 1) * (self.C + 1)
+        bc[0] = t
+        for c in range(self.C):
+            bc[c + 1] = self.up_by_country[c]
+            if self.haven[c]:
+                haven_up += self.up_by_country[c]
+        self.row[D_DAY] = t
+        self.row[D_NETWORKS] = self.n_live
+        self.row[D_SERVERS_UP] = self.n_up
+        self.row[D_SERVERS_UP_HAVEN] = haven_up
+        self.row[D_CASES_OPEN] = self.n_cases_open
+        self.row[D_MLA_BACKLOG] = self.backlog
+
+    # ------------------------------------------------------------------ driver and outputs
+
+    cdef int loop(self) noexcept nogil:
+        cdef int64_t t
+        for t in range(1, self.T + 1):
+            self.step(t)
+            if self.failed:
+                return -1
+        return 0
+
+    def run(self):
+        """Run every day of the horizon (without the GIL)."""
+        cdef int rc
+        with nogil:
+            rc = self.loop()
+        if rc:
+            raise MemoryError("compiled engine ran out of memory")
+
+    def records(self):
+        """(networks, requests) as int64 arrays in the column order of sim.outputs."""
+        cdef int64_t n, r
+        nets = np.empty((self.n_net, 12), dtype=np.int64)
+        cdef int64_t[:, ::1] nv = nets
+        for n in range(self.n_net):
+            nv[n, 0] = n
+            nv[n, 1] = self.net_pred[n]
+            nv[n, 2] = self.net_born[n]
+            nv[n, 3] = self.net_ended[n]
+            nv[n, 4] = self.net_cause[n]
+            nv[n, 5] = self.net_home[n]
+            nv[n, 6] = self.net_market[n]
+            nv[n, 7] = self.net_created[n]
+            nv[n, 8] = self.net_takedowns[n]
+            nv[n, 9] = self.net_seizures[n]
+            nv[n, 10] = self.net_notices[n]
+            nv[n, 11] = self.net_cases[n]
+        reqs = np.empty((self.n_req, 10), dtype=np.int64)
+        cdef int64_t[:, ::1] rv = reqs
+        for r in range(self.n_req):
+            rv[r, 0] = r
+            rv[r, 1] = self.req_case[r]
+            rv[r, 2] = self.req_server[r]
+            rv[r, 3] = self.req_lead[r]
+            rv[r, 4] = self.req_requested[r]
+            rv[r, 5] = self.req_kind[r]
+            rv[r, 6] = self.req_created[r]
+            rv[r, 7] = self.req_started[r]
+            rv[r, 8] = self.req_resolved[r]
+            rv[r, 9] = self.req_outcome[r]
+        return nets, reqs
+
+    def entity_counts(self):
+        """Entities created (networks, servers, cases, requests): what the engine's memory grows with."""
+        return {"networks": self.n_net, "servers": self.n_srv, "cases": self.n_case, "requests": self.n_req}
+
+    def state_bytes(self):
+        """Bytes of run state held in C arrays (outputs excluded): entity arrays sized by the entities
+        created (at most twice, from doubling), per-country arrays, and five calendar heads per day."""
+        per_entity = 17 * self.cap_net + 11 * self.cap_srv + 7 * self.cap_case + 12 * self.cap_req
+        lists = self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
+        return 8 * (per_entity + lists + 5 * self.C + 5 * (self.T + 1))
+
+    def daily_table(self):
+        """The daily table and the servers-by-country matrix as int64 arrays."""
+        return self.daily_arr, self.by_country_arr
+
+
+def run(world, seed, stats=None):
+    """Run the compiled engine on a compiled world; returns a :class:`sim.outputs.RunResult`.
+
+    ``stats``, if a dict, receives the entity counts and the bytes of state the run held.
+    """
+    from sim.model import run_meta
+
+    eng = Engine(world, seed)
+    eng.run()
+    if stats is not None:
+        stats.update(eng.entity_counts(), state_bytes=eng.state_bytes())
+    daily, by_country = eng.daily_table()
+    nets, reqs = eng.records()
+    return RunResult(frame(daily, DAILY_COLUMNS), frame(by_country, ("day",) + tuple(world.country_ids)),
+                     frame(nets, NETWORK_COLUMNS), frame(reqs, REQUEST_COLUMNS), meta=run_meta(world, seed, "fast"))
