@@ -111,6 +111,45 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from sim import engines
+    from sim.sweep.design import load_experiment
+    from sim.sweep.runner import ExecutorSpec, SweepError, run_sweep
+
+    exp = load_experiment(args.experiment, args.size)
+    if args.scheduler:
+        spec = ExecutorSpec("dask", scheduler=args.scheduler)
+    elif args.dask_local is not None:
+        spec = ExecutorSpec("dask", workers=args.dask_local)
+    elif args.workers == 1:
+        spec = ExecutorSpec("serial")
+    else:
+        spec = ExecutorSpec("processes", workers=args.workers or 0)
+    out = Path(args.out) if args.out else Path("results") / "sweeps" / f"{exp.name}-{exp.size}"
+    engine = args.engine or engines.default_engine()
+    bar = _progress_bar(0, f"{exp.name} [{exp.size}]", "run")
+    bar.__enter__()
+    started = time.perf_counter()
+
+    def total(n: int) -> None:
+        bar.reset(total=n)
+
+    try:
+        manifest = run_sweep(exp, out, spec, engine, resume=args.resume, progress=bar.update, on_total=total)
+    except SweepError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        bar.__exit__(None, None, None)
+    wall = time.perf_counter() - started
+    failed = manifest.get("failed_runs", 0)
+    print(f"{exp.name} [{exp.size}]: {exp.n_runs} runs ({len(exp.points)} points x {exp.replicates} replicates) "
+          f"on {spec.describe()}, {engine} engine, in {wall:.1f} s" + (f"; {failed} failed (see runs table)" if failed else ""))
+    print(f"  {out / manifest['files']['runs']['path']}  (content sha256 {manifest['runs_content_sha256'][:16]}…)")
+    return 0
+
+
 def _parse_sets(items: Sequence[str] | None) -> list[tuple[str, object]]:
     from sim.scenario import parse_override
 
@@ -138,6 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("sweep", help="run an experiment file: many runs over a design, streamed to disk")
+    p.add_argument("experiment", metavar="EXPERIMENT")
+    p.add_argument("--size", default=None, help="a size from the experiment's sizes: block (e.g. ci, full)")
+    p.add_argument("--out", default=None, metavar="DIR", help="sweep folder (default: results/sweeps/NAME-SIZE)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local worker processes (default: one per core; 1 runs serially)")
+    where.add_argument("--scheduler", default=None, metavar="ADDR", help="an existing Dask scheduler, tcp://HOST:PORT")
+    where.add_argument("--dask-local", type=int, default=None, metavar="N", help="a local Dask cluster of N workers")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
+    p.add_argument("--engine", choices=("fast", "mesa"), default=None, help="default: fast when built, else mesa")
+    p.set_defaults(func=_sweep)
     return parser
 
 

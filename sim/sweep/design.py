@@ -1,0 +1,288 @@
+"""Experiment files: a base scenario, factors, a design, replicates and a root seed, validated like scenarios.
+
+```yaml
+name: harmonization_mla
+base: ../scenarios/baseline.yaml        # relative to this file
+overrides: {horizon_days: 1095}         # applied to the base before any factor
+factors:                                # dotted scenario paths
+  policy.harmonization: {levels: [0, 0.5, 1]}
+  policy.mla_speed: {range: [0.05, 2], scale: log}
+design: grid                            # grid | lhs | sobol | {table: [{path: value, ...}, ...]}
+samples: 64                             # design points for lhs and sobol
+replicates: 20
+seed: 20261128
+metrics: [persistence, lifetime_rmst]   # from MODEL.md §8 (default: all)
+keep: [daily]                           # per-run tables kept besides metrics
+common_random_numbers: true             # the same replicate seeds at every design point
+sizes:                                  # named variants; --size NAME applies one on top
+  ci: {replicates: 2, samples: 8, overrides: {horizon_days: 365}}
+```
+
+Seeds: run (point p, replicate r) uses ``SeedSequence(seed, spawn_key=(q, r))`` reduced to 64 bits, with
+q = 0 under common random numbers (every point shares the replicate seeds, so differences between points
+are paired) and q = p otherwise. A run's seed never depends on scheduling, worker count or retries.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from sim.metrics import METRICS
+from sim.scenario import Scenario, ScenarioError, from_dict, load
+from sim.outputs import TABLES
+
+DESIGNS = ("grid", "lhs", "sobol", "table")
+_KEYS = {"name", "description", "base", "overrides", "factors", "design", "samples", "replicates", "seed",
+         "metrics", "keep", "common_random_numbers", "sizes"}
+_SIZE_KEYS = {"replicates", "samples", "overrides", "factors", "design", "description"}
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One dotted scenario path, with discrete ``levels`` or a continuous ``range`` (linear or log scale)."""
+
+    path: str
+    levels: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+
+    def from_unit(self, u: np.ndarray) -> list[Any]:
+        """Map points of [0, 1) to factor values (levels by index, ranges by scale)."""
+        if self.levels is not None:
+            idx = np.minimum((u * len(self.levels)).astype(int), len(self.levels) - 1)
+            return [self.levels[i] for i in idx]
+        if self.log:
+            vals = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        else:
+            vals = self.low + u * (self.high - self.low)
+        return [int(np.floor(v)) if self.integer else float(v) for v in vals]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment at one size: what to run, how many times, with which seeds."""
+
+    name: str
+    source: str
+    base_path: str
+    base: Scenario
+    factors: tuple[Factor, ...]
+    design: str
+    points: tuple[dict[str, Any], ...]
+    replicates: int
+    seed: int
+    metrics: tuple[str, ...]
+    keep: tuple[str, ...]
+    common_random_numbers: bool
+    size: str
+    description: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def n_runs(self) -> int:
+        """Design points times replicates."""
+        return len(self.points) * self.replicates
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        """The scenario paths the design sets, in order of first appearance (columns of the runs table)."""
+        return tuple(dict.fromkeys(k for row in self.points for k in row))
+
+    def seed_of(self, point: int, replicate: int) -> int:
+        """The 64-bit seed of run (point, replicate)."""
+        key = (0 if self.common_random_numbers else point, replicate)
+        return int(np.random.SeedSequence(self.seed, spawn_key=key).generate_state(1, dtype=np.uint64)[0])
+
+    def scenario_raw(self) -> dict[str, Any]:
+        """The resolved base scenario (overrides applied, world file merged) as plain data."""
+        return self.base.to_raw()
+
+    def digest(self) -> str:
+        """Canonical hash of what determines the results: base scenario, points, replicates, seeds rule."""
+        doc = {"base": self.base.digest(), "points": list(self.points), "replicates": self.replicates,
+               "seed": self.seed, "crn": self.common_random_numbers, "metrics": list(self.metrics),
+               "keep": list(self.keep)}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _err(source: str, path: str, msg: str, value: Any = ...) -> ScenarioError:
+    return ScenarioError(source, path, msg) if value is ... else ScenarioError(source, path, msg, value)
+
+
+def _int(source: str, path: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise _err(source, path, f"expected a whole number >= {low}", value)
+    return value
+
+
+def _factor(source: str, path: str, spec: Any) -> Factor:
+    where = f"factors.{path}"
+    if not isinstance(spec, dict):
+        raise _err(source, where, "expected {levels: [...]} or {range: [low, high]}", spec)
+    unknown = set(spec) - {"levels", "range", "scale", "integer"}
+    if unknown:
+        raise _err(source, f"{where}.{sorted(unknown)[0]}", "unknown key; expected levels, range, scale, integer")
+    if "levels" in spec:
+        levels = spec["levels"]
+        if not isinstance(levels, list) or not levels:
+            raise _err(source, f"{where}.levels", "expected a non-empty list", levels)
+        return Factor(path, levels=tuple(levels))
+    rng = spec.get("range")
+    if (not isinstance(rng, list) or len(rng) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)
+            or not rng[0] < rng[1]):
+        raise _err(source, f"{where}.range", "expected [low, high] with low < high", rng)
+    scale = spec.get("scale", "linear")
+    if scale not in ("linear", "log"):
+        raise _err(source, f"{where}.scale", "expected linear or log", scale)
+    if scale == "log" and rng[0] <= 0:
+        raise _err(source, f"{where}.range", "a log scale needs low > 0", rng)
+    return Factor(path, low=float(rng[0]), high=float(rng[1]), log=scale == "log", integer=bool(spec.get("integer", False)))
+
+
+def _points(source: str, design: Any, factors: tuple[Factor, ...], samples: int | None, seed: int) -> tuple[str, list[dict]]:
+    if isinstance(design, dict):
+        if set(design) != {"table"} or not isinstance(design["table"], list) or not design["table"]:
+            raise _err(source, "design", "an explicit design is {table: [{path: value, ...}, ...]}", design)
+        rows = design["table"]
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict) or not row:
+                raise _err(source, f"design.table[{i}]", "expected a mapping of path: value", row)
+        return "table", [dict(r) for r in rows]
+    if design not in ("grid", "lhs", "sobol"):
+        raise _err(source, "design", f"expected one of {', '.join(DESIGNS[:3])} or {{table: [...]}}", design)
+    if not factors:
+        return design, [{}]
+    if design == "grid":
+        for f in factors:
+            if f.levels is None:
+                raise _err(source, f"factors.{f.path}", "a grid design needs levels")
+        return design, [dict(zip([f.path for f in factors], combo)) for combo in itertools.product(*[f.levels for f in factors])]
+    from scipy.stats import qmc
+
+    if samples is None:
+        raise _err(source, "samples", f"a {design} design needs samples (the number of design points)")
+    d = len(factors)
+    if design == "lhs":
+        unit = qmc.LatinHypercube(d=d, rng=np.random.default_rng(seed)).random(samples)
+    else:
+        if samples & (samples - 1):
+            raise _err(source, "samples", "a sobol design needs a power of two", samples)
+        unit = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(seed)).random_base2(int(math.log2(samples)))
+    cols = [f.from_unit(unit[:, j]) for j, f in enumerate(factors)]
+    return design, [dict(zip([f.path for f in factors], vals)) for vals in zip(*cols)]
+
+
+def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
+    """Load and validate an experiment file at a size (None: as written at the top level)."""
+    p = Path(path)
+    source = str(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _err(source, "", "file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise _err(source, f"line {mark.line + 1}" if mark else "", f"YAML syntax error: {getattr(exc, 'problem', exc)}") from None
+    if raw is None:
+        raise _err(source, "", "the file is empty")
+    if not isinstance(raw, dict):
+        raise _err(source, "(top level)", "expected a mapping", raw)
+    for key in raw:
+        if key not in _KEYS:
+            raise _err(source, str(key), f"unknown key; expected one of: {', '.join(sorted(_KEYS))}")
+    raw = copy.deepcopy(raw)
+    sizes = raw.get("sizes") or {}
+    if not isinstance(sizes, dict):
+        raise _err(source, "sizes", "expected a mapping of size name to changes", sizes)
+    if size is not None:
+        if size not in sizes:
+            raise _err(source, "sizes", f"no size named {size!r}; defined: {', '.join(sizes) or 'none'}", size)
+        change = sizes[size] or {}
+        if not isinstance(change, dict):
+            raise _err(source, f"sizes.{size}", "expected a mapping", change)
+        for key, value in change.items():
+            if key not in _SIZE_KEYS:
+                raise _err(source, f"sizes.{size}.{key}", f"unknown key; expected one of: {', '.join(sorted(_SIZE_KEYS))}")
+            if key == "overrides":
+                raw["overrides"] = {**(raw.get("overrides") or {}), **value}
+            else:
+                raw[key] = value
+
+    if "base" not in raw or not isinstance(raw["base"], str):
+        raise _err(source, "base", "required: the path of the base scenario", raw.get("base"))
+    base_path = (p.parent / raw["base"]).resolve()
+    overrides = raw.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise _err(source, "overrides", "expected a mapping of path: value", overrides)
+    try:
+        base = load(base_path, list(overrides.items()))
+    except ScenarioError as exc:
+        raise _err(source, "base", f"invalid with its overrides: {exc}") from None
+
+    factors_raw = raw.get("factors") or {}
+    if not isinstance(factors_raw, dict):
+        raise _err(source, "factors", "expected a mapping of path: {levels|range}", factors_raw)
+    factors = tuple(_factor(source, str(k), v) for k, v in factors_raw.items())
+    replicates = _int(source, "replicates", raw.get("replicates", 1), 1)
+    seed = _int(source, "seed", raw.get("seed", 1), 0)
+    samples = raw.get("samples")
+    if samples is not None:
+        samples = _int(source, "samples", samples, 1)
+    design, points = _points(source, raw.get("design", "grid"), factors, samples, seed)
+
+    metrics = raw.get("metrics", list(METRICS))
+    if not isinstance(metrics, list) or not metrics:
+        raise _err(source, "metrics", "expected a non-empty list", metrics)
+    for i, m in enumerate(metrics):
+        if m not in METRICS:
+            raise _err(source, f"metrics[{i}]", f"unknown metric; expected one of: {', '.join(METRICS)}", m)
+    keep = raw.get("keep", [])
+    if not isinstance(keep, list):
+        raise _err(source, "keep", "expected a list", keep)
+    for i, t in enumerate(keep):
+        if t not in TABLES:
+            raise _err(source, f"keep[{i}]", f"unknown table; expected one of: {', '.join(TABLES)}", t)
+    crn = raw.get("common_random_numbers", True)
+    if not isinstance(crn, bool):
+        raise _err(source, "common_random_numbers", "expected true or false", crn)
+
+    _check_points(source, base, factors, points, design)
+    return Experiment(name=str(raw.get("name", p.stem)), source=source, base_path=str(base_path), base=base,
+                      factors=factors, design=design, points=tuple(points), replicates=replicates, seed=seed,
+                      metrics=tuple(metrics), keep=tuple(keep), common_random_numbers=crn, size=size or "default",
+                      description=str(raw.get("description", "")), raw=raw)
+
+
+def _check_points(source: str, base: Scenario, factors: tuple[Factor, ...], points: list[dict], design: str) -> None:
+    """Every value a factor takes must make a valid scenario: check each distinct (path, value) alone,
+    and every row of an explicit table whole."""
+    raw = base.to_raw()
+    seen: set[tuple[str, str]] = set()
+    checks: list[tuple[str, list[tuple[str, Any]]]] = []
+    if design == "table":
+        checks = [(f"design.table[{i}]", list(row.items())) for i, row in enumerate(points)]
+    else:
+        for row in points:
+            for path, value in row.items():
+                key = (path, json.dumps(value, default=str))
+                if key not in seen:
+                    seen.add(key)
+                    checks.append((f"factors.{path}", [(path, value)]))
+    for where, items in checks:
+        try:
+            from_dict(raw, "base", overrides=items)
+        except ScenarioError as exc:
+            detail = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
+            raise _err(source, where, f"makes an invalid scenario: {detail}") from None

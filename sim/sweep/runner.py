@@ -1,0 +1,283 @@
+"""Run an experiment's (point, replicate) runs on any ``concurrent.futures`` executor.
+
+Tasks are batches of replicates of one design point, sized to take at least ~100 ms so scheduling costs stay
+small; the parent process submits a bounded number at a time, writes each finished task's results to a shard
+at once, and retries what failed. Results never depend on the executor, the worker count, the batch sizes or
+the order of completion: every run's seed is fixed by (point, replicate), and the combined table is sorted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import multiprocessing
+import numpy as np
+import pandas as pd
+
+from sim import engines, metrics
+from sim.outputs import RunResult
+from sim.scenario import from_dict
+from sim.sweep import manifest as mf
+from sim.sweep.design import Experiment
+from sim.sweep.store import Store, file_digest, frame_digest, read_runs
+from sim.world import compile_world
+
+RunFn = Callable[[Any, int, str], RunResult]
+
+
+class SweepError(Exception):
+    """A sweep cannot start (e.g. the output folder holds another experiment); shown as one line."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """Replicates of one design point, with everything a worker needs (no shared state)."""
+
+    task_id: int
+    point: int
+    values: dict[str, Any]
+    runs: tuple[tuple[int, int], ...]   # (replicate, seed)
+    base: dict[str, Any]
+    engine: str
+    metrics: tuple[str, ...]
+    keep: tuple[str, ...]
+    attempt: int = 0
+
+
+def default_run(world: Any, seed: int, engine: str) -> RunResult:
+    """The run function of a sweep: :func:`sim.engines.run`."""
+    return engines.run(world, seed, engine)
+
+
+def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
+    """Execute one task (in a worker): compile the point's world once, run each replicate, catch per-run errors.
+
+    Returns rows for the runs table and, for each kept table, the per-run tables with point and replicate.
+    """
+    rows: list[dict[str, Any]] = []
+    kept: dict[str, list[pd.DataFrame]] = {t: [] for t in task.keep}
+    try:
+        world = compile_world(from_dict(task.base, "base", overrides=list(task.values.items())))
+    except Exception as exc:  # noqa: BLE001 - recorded, not raised: the sweep goes on
+        world, world_error = None, f"{type(exc).__name__}: {exc}"
+    for replicate, seed in task.runs:
+        row: dict[str, Any] = {"point": task.point, "replicate": replicate, "seed": np.uint64(seed)}
+        row.update(task.values)
+        try:
+            if world is None:
+                raise RuntimeError(world_error)
+            result = run_fn(world, seed, task.engine)
+            values = metrics.compute(result)
+            row.update(status="ok", error="")
+            row.update({m: np.nan if values[m] is None else float(values[m]) for m in task.metrics})
+            for table in task.keep:
+                df = result.tables()[table].copy()
+                df.insert(0, "replicate", replicate)
+                df.insert(0, "point", task.point)
+                kept[table].append(df)
+        except Exception as exc:  # noqa: BLE001
+            row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            row.update({m: np.nan for m in task.metrics})
+        rows.append(row)
+    return {"rows": rows, "kept": {t: pd.concat(v, ignore_index=True) for t, v in kept.items() if v}}
+
+
+class SerialExecutor(Executor):
+    """Runs each submitted call at once in this process (the executor for debugging and small sweeps)."""
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:  # type: ignore[override]
+        """Call ``fn`` now; the returned future is already done."""
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            fut.set_exception(exc)
+        return fut
+
+
+@dataclass
+class ExecutorSpec:
+    """How runs are executed: ``serial``, ``processes`` (N workers) or ``dask`` (a scheduler or a local cluster)."""
+
+    kind: str = "processes"
+    workers: int = 0          # 0: one per core
+    scheduler: str | None = None
+
+    def describe(self) -> str:
+        """For the manifest and the progress line."""
+        if self.kind == "dask":
+            return f"dask ({self.scheduler})" if self.scheduler else f"dask-local ({self.workers} workers)"
+        return self.kind
+
+
+class _Executors:
+    """Context manager that opens the executor an :class:`ExecutorSpec` names and closes what it opened."""
+
+    def __init__(self, spec: ExecutorSpec) -> None:
+        self.spec = spec
+        self.closers: list[Callable[[], None]] = []
+        self.workers = 1
+
+    def __enter__(self) -> Executor:
+        spec = self.spec
+        if spec.kind == "serial":
+            return SerialExecutor()
+        if spec.kind == "processes":
+            self.workers = spec.workers or os.cpu_count() or 1
+            # spawn: no fork of a process that may run threads (pandas, BLAS); workers import the package anew
+            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self.closers.append(lambda: pool.shutdown(wait=True, cancel_futures=True))
+            return pool
+        if spec.kind == "dask":
+            try:
+                from distributed import Client, LocalCluster
+            except ImportError:
+                raise SweepError("Dask is not installed: pip install 'piracysim[distributed]'") from None
+            if spec.scheduler:
+                try:
+                    client = Client(spec.scheduler, timeout="20s")
+                except OSError as exc:
+                    raise SweepError(f"--scheduler {spec.scheduler}: cannot connect ({exc})") from None
+                self.workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+            else:
+                self.workers = spec.workers or os.cpu_count() or 1
+                cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+                client = Client(cluster)
+                self.closers.append(cluster.close)
+            self.closers.insert(0, client.close)
+            return client.get_executor(pure=False)  # pure=False: a retried task is a new task, not a cached failure
+        raise ValueError(f"unknown executor {spec.kind!r}")
+
+    def __exit__(self, *exc: Any) -> None:
+        for close in self.closers:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - closing must not hide the sweep's own error
+                pass
+
+
+def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
+               target_seconds: float = 0.25) -> int:
+    """Replicates per task: enough to last ``target_seconds`` (timed on one run), yet at least ~4 tasks per worker."""
+    world = compile_world(exp.base)
+    start = time.perf_counter()
+    try:
+        metrics.compute(run_fn(world, exp.seed_of(0, 0), engine))
+    except Exception:  # noqa: BLE001 - the sweep records failures itself; size small and carry on
+        return 1
+    per_run = max(time.perf_counter() - start, 1e-4)
+    by_time = math.ceil(target_seconds / per_run)
+    by_balance = max(1, pending // (4 * max(1, workers)))
+    return int(max(1, min(by_time, by_balance, exp.replicates)))
+
+
+def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, first_id: int = 0) -> Iterator[Task]:
+    """Group pending (point, replicate) runs into tasks of at most ``size`` replicates of one point."""
+    base = exp.scenario_raw()
+    by_point: dict[int, list[int]] = {}
+    for p, r in todo:
+        by_point.setdefault(p, []).append(r)
+    tid = first_id
+    for p in sorted(by_point):
+        reps = sorted(by_point[p])
+        for i in range(0, len(reps), size):
+            chunk = reps[i:i + size]
+            yield Task(tid, p, dict(exp.points[p]), tuple((r, exp.seed_of(p, r)) for r in chunk), base, engine,
+                       exp.metrics, exp.keep)
+            tid += 1
+
+
+def _rows_frame(rows: list[dict[str, Any]], exp: Experiment) -> pd.DataFrame:
+    """Runs rows with a fixed column order: keys, design values, status, metrics."""
+    cols = ["point", "replicate", "seed", *exp.value_columns, "status", "error", *exp.metrics]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None, engine: str | None = None,
+              resume: bool = False, retries: int = 2, run_fn: RunFn = default_run,
+              progress: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run every (point, replicate) of ``exp`` not yet finished in ``out``; combine; write the manifest.
+
+    ``progress(n)`` is called as runs finish; ``on_total(n)`` once with the number of runs to do. A run that
+    fails is retried ``retries`` times, then recorded with its point, replicate, seed and error.
+    Returns the final manifest.
+    """
+    spec = spec or ExecutorSpec()
+    engine = engine or engines.default_engine()
+    out = Path(out)
+    man_path = out / "manifest.json"
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"{out}: exists and is not a folder")
+    if man_path.exists():
+        old = mf.read(man_path)
+        if not resume:
+            raise SweepError(f"{out}: already holds a sweep ({old.get('status')}); use --resume to continue it "
+                             "or choose another --out")
+        if old.get("experiment_digest") != exp.digest():
+            raise SweepError(f"{out}: holds a different experiment (digest {str(old.get('experiment_digest'))[:12]}…); "
+                             "refusing to mix results")
+    elif out.exists() and any(out.iterdir()) and not resume:
+        raise SweepError(f"{out}: folder is not empty and holds no sweep; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    store = Store(out)
+    done = store.finished()
+    todo = [(p, r) for p in range(len(exp.points)) for r in range(exp.replicates) if (p, r) not in done]
+    started = mf.now()
+
+    with (ctx := _Executors(spec)) as executor:
+        manifest = mf.build(exp, engine, spec.describe(), ctx.workers, started)
+        if resume and man_path.exists():
+            manifest["resumed_from"] = mf.read(man_path).get("started")
+        mf.write(man_path, manifest)
+        if on_total:
+            on_total(len(todo))
+        if todo:
+            size = batch_size(exp, engine, run_fn, ctx.workers, len(todo))
+            queue = list(make_tasks(exp, todo, size, engine))
+            next_id = len(queue)
+            queue.reverse()  # pop() from the end: tasks go out in ascending order
+            limit = max(2, 2 * ctx.workers)
+            in_flight: dict[Future, Task] = {}
+            while queue or in_flight:
+                while queue and len(in_flight) < limit:
+                    task = queue.pop()
+                    in_flight[executor.submit(run_task, task, run_fn)] = task
+                finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    task = in_flight.pop(fut)
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # the task itself died (worker lost, unpicklable...): retry whole
+                        if task.attempt < retries:
+                            queue.append(replace(task, attempt=task.attempt + 1))
+                            continue
+                        result = {"rows": [dict(point=task.point, replicate=r, seed=np.uint64(s), **task.values,
+                                                status="failed", error=f"{type(exc).__name__}: {exc}")
+                                           for r, s in task.runs], "kept": {}}
+                    rows = result["rows"]
+                    failed = [r for r in rows if r["status"] != "ok"]
+                    if failed and task.attempt < retries:
+                        again = {r["replicate"] for r in failed}
+                        queue.append(replace(task, task_id=next_id, attempt=task.attempt + 1,
+                                             runs=tuple(x for x in task.runs if x[0] in again)))
+                        next_id += 1
+                        rows = [r for r in rows if r["status"] == "ok"]
+                    if rows:
+                        store.write_shard(_rows_frame(rows, exp), result["kept"])
+                        if progress:
+                            progress(len(rows))
+
+    files = store.combine(exp.keep)
+    runs = read_runs(out)
+    manifest.update(finished=mf.now(), status="complete", runs_content_sha256=frame_digest(runs),
+                    failed_runs=int((runs["status"] != "ok").sum()),
+                    files={name: {"path": p.name, "sha256": file_digest(p)} for name, p in files.items()})
+    mf.write(man_path, manifest)
+    return manifest

@@ -1,0 +1,197 @@
+"""Monte Carlo sweeps: designs, seeds, executors, storage, resume and failures, with real processes and Dask."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim.scenario import ScenarioError
+from sim.sweep.design import load_experiment
+from sim.sweep.runner import ExecutorSpec, SweepError, run_sweep
+from sim.sweep.store import frame_digest, read_kept, read_runs
+from tests import sweep_helpers
+from tests.conftest import ROOT, SCENARIOS
+
+
+def write_exp(tmp_path: Path, name="exp.yaml", **fields) -> Path:
+    doc = {"name": "t", "base": str(SCENARIOS / "tiny.yaml"), "overrides": {"horizon_days": 200},
+           "factors": {"policy.mla_speed": {"levels": [0.5, 1.0]}, "policy.harmonization": {"levels": [0.0, 1.0]}},
+           "design": "grid", "replicates": 3, "seed": 99, "metrics": ["persistence", "dismantled_share"],
+           "keep": ["daily"], "sizes": {"ci": {"replicates": 2}}}
+    doc.update(fields)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+# ------------------------------------------------------------------------------------ designs and seeds
+
+
+def test_grid_points_and_crn_seeds(tmp_path):
+    exp = load_experiment(write_exp(tmp_path))
+    assert len(exp.points) == 4 and exp.n_runs == 12
+    assert exp.points[1] == {"policy.mla_speed": 0.5, "policy.harmonization": 1.0}
+    # common random numbers: replicate r has the same seed at every point; seeds differ across replicates
+    assert exp.seed_of(0, 1) == exp.seed_of(3, 1) != exp.seed_of(0, 2)
+    expected = int(np.random.SeedSequence(99, spawn_key=(0, 1)).generate_state(1, dtype=np.uint64)[0])
+    assert exp.seed_of(2, 1) == expected
+    exp2 = load_experiment(write_exp(tmp_path, "e2.yaml", common_random_numbers=False))
+    assert exp2.seed_of(0, 1) != exp2.seed_of(3, 1)
+    assert load_experiment(write_exp(tmp_path), "ci").replicates == 2
+
+
+def test_lhs_sobol_and_table_designs(tmp_path):
+    factors = {"policy.mla_speed": {"range": [0.05, 2.0], "scale": "log"}, "pirates.servers_per_network":
+               {"range": [1, 6], "integer": True}}
+    lhs = load_experiment(write_exp(tmp_path, "l.yaml", factors=factors, design="lhs", samples=10))
+    speeds = sorted(p["policy.mla_speed"] for p in lhs.points)
+    # Latin hypercube on a log scale: exactly one point in each of the 10 equal slices of log(speed)
+    edges = np.exp(np.linspace(np.log(0.05), np.log(2.0), 11))
+    assert np.array_equal(np.searchsorted(edges, speeds) - 1, np.arange(10))
+    assert all(isinstance(p["pirates.servers_per_network"], int) for p in lhs.points)
+    sob = load_experiment(write_exp(tmp_path, "s.yaml", factors=factors, design="sobol", samples=16))
+    assert len(sob.points) == 16
+    table = load_experiment(write_exp(tmp_path, "x.yaml", factors={}, design={"table": [
+        {"policy.mla_speed": 0.5}, {"policy.harmonization": 1.0, "countries.HUB.capacity": 5}]}))
+    assert table.value_columns == ("policy.mla_speed", "policy.harmonization", "countries.HUB.capacity")
+
+
+@pytest.mark.parametrize("fields,where", [
+    ({"replicates": 0}, "exp.yaml: replicates: expected a whole number >= 1 (got 0)"),
+    ({"factors": {"policy.mla_sped": {"levels": [1]}}}, "factors.policy.mla_sped: makes an invalid scenario"),
+    ({"factors": {"policy.mla_speed": {"levels": [-1]}}}, "factors.policy.mla_speed: makes an invalid scenario"),
+    ({"factors": {"policy.mla_speed": {"range": [2, 1]}}}, "factors.policy.mla_speed.range: expected [low, high]"),
+    ({"design": "random"}, "design: expected one of grid, lhs, sobol"),
+    ({"design": "sobol", "samples": 10, "factors": {"policy.mla_speed": {"range": [0.1, 1]}}}, "samples: a sobol design needs a power of two"),
+    ({"metrics": ["persistance"]}, "metrics[0]: unknown metric"),
+    ({"keep": ["hourly"]}, "keep[0]: unknown table"),
+    ({"base": "nowhere.yaml"}, "base: invalid with its overrides"),
+    ({"overrides": {"horizon_days": 0}}, "base: invalid with its overrides"),
+    ({"replicats": 3}, "exp.yaml: replicats: unknown key"),
+])
+def test_experiment_errors_name_file_field_value(tmp_path, fields, where):
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(write_exp(tmp_path, **fields))
+    assert where in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_size(tmp_path):
+    with pytest.raises(ScenarioError, match="no size named 'huge'"):
+        load_experiment(write_exp(tmp_path), "huge")
+
+
+# ------------------------------------------------------------------------------------ executors agree
+
+
+def test_same_content_serial_processes_dask(tmp_path):
+    exp = load_experiment(write_exp(tmp_path))
+    digests, daily = {}, {}
+    for name, spec in (("serial", ExecutorSpec("serial")), ("processes", ExecutorSpec("processes", workers=2)),
+                       ("dask", ExecutorSpec("dask", workers=2))):
+        man = run_sweep(exp, tmp_path / name, spec)
+        runs = read_runs(tmp_path / name)
+        assert len(runs) == 12 and (runs["status"] == "ok").all()
+        assert runs[["point", "replicate"]].equals(runs[["point", "replicate"]].sort_values(["point", "replicate"]))
+        assert man["runs_content_sha256"] == frame_digest(runs)
+        assert man["executor"].startswith(name.replace("dask", "dask-local"))
+        digests[name] = frame_digest(runs)
+        daily[name] = frame_digest(read_kept(tmp_path / name, "daily"))
+    assert len(set(digests.values())) == 1, digests
+    assert len(set(daily.values())) == 1
+    kept = read_kept(tmp_path / "serial", "daily")
+    assert len(kept) == 12 * 200 and list(kept.columns[:3]) == ["point", "replicate", "day"]
+
+
+def test_refuses_to_mix_or_overwrite(tmp_path):
+    exp = load_experiment(write_exp(tmp_path))
+    run_sweep(exp, tmp_path / "out", ExecutorSpec("serial"))
+    with pytest.raises(SweepError, match="already holds a sweep"):
+        run_sweep(exp, tmp_path / "out", ExecutorSpec("serial"))
+    other = load_experiment(write_exp(tmp_path, "o.yaml", seed=100))
+    with pytest.raises(SweepError, match="different experiment"):
+        run_sweep(other, tmp_path / "out", ExecutorSpec("serial"), resume=True)
+    before = read_runs(tmp_path / "out")
+    man = run_sweep(exp, tmp_path / "out", ExecutorSpec("serial"), resume=True)  # nothing left: recombines only
+    assert frame_digest(read_runs(tmp_path / "out")) == frame_digest(before) == man["runs_content_sha256"]
+
+
+# ------------------------------------------------------------------------------------ failures
+
+
+@pytest.mark.parametrize("kind", ["serial", "processes"])
+def test_failing_runs_are_retried_then_recorded(tmp_path, kind):
+    exp = load_experiment(write_exp(tmp_path))
+    calls = []
+    man = run_sweep(exp, tmp_path / kind, ExecutorSpec(kind, workers=2), run_fn=sweep_helpers.failing_point_one,
+                    retries=2, progress=calls.append)
+    runs = read_runs(tmp_path / kind)
+    failed = runs[runs["status"] == "failed"]
+    assert len(runs) == 12 and len(failed) == 6 and man["failed_runs"] == 6
+    assert (failed["policy.mla_speed"] == 0.5).all()
+    assert failed["error"].str.contains("RuntimeError: injected failure").all()
+    assert failed["persistence"].isna().all() and failed["seed"].notna().all()
+    ok = runs[runs["status"] == "ok"]
+    assert ok["persistence"].notna().all() and sum(calls) == 12
+
+
+def test_transient_failures_succeed_on_retry(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIRACYSIM_FLAKY_DIR", str(tmp_path))
+    exp = load_experiment(write_exp(tmp_path))
+    run_sweep(exp, tmp_path / "flaky", ExecutorSpec("processes", workers=2), run_fn=sweep_helpers.flaky_once)
+    reference = tmp_path / "ref"
+    run_sweep(exp, reference, ExecutorSpec("serial"))
+    assert frame_digest(read_runs(tmp_path / "flaky")) == frame_digest(read_runs(reference))
+
+
+# ------------------------------------------------------------------------------------ interruption
+
+
+def test_killed_sweep_resumes_to_the_same_result(tmp_path):
+    exp_path = write_exp(tmp_path, factors={"policy.mla_speed": {"levels": [0.25, 0.5, 1.0, 2.0]},
+                                            "policy.harmonization": {"levels": [0.0, 0.5, 1.0]}},
+                         replicates=5, keep=[])
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(exp_path), "--out", str(out), "--workers", "1",
+           "--engine", "mesa"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "shards").glob("runs-*"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    shards = len(list((out / "shards").glob("runs-*")))
+    assert shards >= 3 and not (out / "runs.parquet").exists()  # really interrupted mid-way
+    partial = pd.concat([pd.read_parquet(p) for p in (out / "shards").glob("runs-*.parquet")])
+    assert 0 < len(partial) < 60
+
+    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    # the same experiment, uninterrupted (and on the compiled engine: the results are the same)
+    clean_cmd = [sys.executable, "-m", "sim.cli", "sweep", str(exp_path), "--out", str(tmp_path / "clean"),
+                 "--workers", "2", "--engine", "fast"]
+    clean = subprocess.run(clean_cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert clean.returncode == 0, clean.stderr
+    a, b = read_runs(out), read_runs(tmp_path / "clean")
+    assert len(a) == 60 and frame_digest(a) == frame_digest(b)
+
+
+def test_cli_sweep_errors_are_one_line(tmp_path):
+    bad = write_exp(tmp_path, replicates=-2)
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(bad)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2 and "replicates: expected a whole number" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_experiments_have_ci_size_and_run(tmp_path, path):
+    exp = load_experiment(path, "ci")
+    assert exp.n_runs <= 200
+    load_experiment(path, "full")
