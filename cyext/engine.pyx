@@ -19,7 +19,7 @@ from libc.string cimport memset
 
 from cyext.rng cimport mix, prefix, uniform_at
 
-from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame
+from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame, run_meta
 
 # Streams (MODEL.md §5)
 cdef enum:
@@ -941,8 +941,6 @@ def run(world, seed, stats=None):
 
     ``stats``, if a dict, receives the entity counts and the bytes of state the run held.
     """
-    from sim.model import run_meta
-
     eng = Engine(world, seed)
     eng.run()
     if stats is not None:

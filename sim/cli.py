@@ -41,6 +41,7 @@ def _progress_bar(total: int, desc: str, unit: str):
     """A tqdm bar with an ETA on a terminal; silent when stderr is not one (CI, pipes)."""
     from tqdm import tqdm
 
+    tqdm.monitor_interval = 0  # no monitor thread: sweeps fork worker processes from this one
     return tqdm(total=total, desc=desc, unit=unit, disable=not sys.stderr.isatty(), leave=False, dynamic_ncols=True)
 
 

@@ -18,7 +18,7 @@ from sim.agents import (ARREST, ARRESTING, CLOSED, EVIDENCE, QUIT, SEIZURE, Case
                         PirateNetwork, Request, Server)
 from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_MLA, NETWORK_COLUMNS,
                          OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST, OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult,
-                         frame)
+                         frame, run_meta)
 from sim.world import K_TABLE, World, pick
 
 FLOWS = tuple(c for c in DAILY_COLUMNS if c not in ("day", "networks", "servers_up", "servers_up_haven",
@@ -365,13 +365,6 @@ class PiracyModel(mesa.Model):
         requests = frame([[r.id, r.case, r.server, r.lead, r.requested, r.kind, r.created, r.started, r.resolved,
                            r.outcome] for r in self.requests], REQUEST_COLUMNS)
         return RunResult(daily, by_country, networks, requests, meta=run_meta(w, self.seed, "mesa"))
-
-
-def run_meta(world: World, seed: int, engine: str) -> dict:
-    """What identifies a run: scenario name and digest, seed, engine, horizon, countries and havens."""
-    return {"scenario": world.name, "scenario_digest": world.digest, "seed": int(seed), "engine": engine,
-            "horizon_days": world.horizon, "countries": list(world.country_ids),
-            "havens": [c for c, h in zip(world.country_ids, world.haven) if h]}
 
 
 def run_mesa(world: World, seed: int | None = None, progress: Callable[[int], None] | None = None) -> RunResult:

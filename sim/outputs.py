@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.world import World
 
 DAILY_COLUMNS = (
     "day", "networks", "servers_up", "servers_up_haven", "entries", "successors", "notices", "takedowns",
@@ -90,3 +93,10 @@ class RunResult:
         meta_path = src / "meta.json"
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         return cls(meta=meta, **tables)
+
+
+def run_meta(world: "World", seed: int, engine: str) -> dict[str, Any]:
+    """What identifies a run: scenario name and digest, seed, engine, horizon, countries and havens."""
+    return {"scenario": world.name, "scenario_digest": world.digest, "seed": int(seed), "engine": engine,
+            "horizon_days": world.horizon, "countries": list(world.country_ids),
+            "havens": [c for c, h in zip(world.country_ids, world.haven) if h]}

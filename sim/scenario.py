@@ -191,7 +191,7 @@ class Policy:
     mla_speed: float = _f(1.0, "multiplies every MLA, surrender and extradition median and p90", 0, lo_open=True)
     capacity_scale: float = _f(1.0, "capacity' = round(capacity * scale)", 0)
     preservation_everywhere: bool = _f(False, "every pair of countries preserves data on request")
-    join: Mapping[str, tuple[str, ...]] = _f(doc="{bloc: [country ids]} extra members",
+    join: Mapping[str, tuple[str, ...]] = _f(doc="{bloc: [country ids]} extra members (\"*\": every country)",
                                               default_factory=FrozenMap)
 
 
@@ -203,6 +203,7 @@ class Scenario:
     description: str = _f("", "free text")
     horizon_days: int = _f(1095, "T: days simulated", 1)
     seed: int = _f(1, "root seed; a run may override it", 0, 2**64 - 1)
+    extends: str | None = _f(None, "optional parent scenario (path relative to this file) whose fields this one changes")
     world: str | None = _f(None, "optional CSV of countries (path relative to the scenario) to start from")
     blocs: Mapping[str, Bloc] = _f(doc="{name: bloc}", default_factory=FrozenMap)
     countries: tuple[Country, ...] = _f(doc="the countries (required, ids unique)", default_factory=tuple)
@@ -219,6 +220,7 @@ class Scenario:
         """The resolved scenario as plain YAML/JSON data (every default filled in, ``world`` already merged)."""
         raw = _to_raw(self)
         raw.pop("world", None)
+        raw.pop("extends", None)
         return raw
 
     def digest(self) -> str:
@@ -366,7 +368,7 @@ def _check_references(sc: Scenario, b: _Builder) -> None:
         if bloc not in sc.blocs:
             raise b.error(f"policy.join.{bloc}", "unknown bloc", bloc)
         for j, cid in enumerate(members):
-            if cid not in countries:
+            if cid not in countries and cid != "*":
                 raise b.error(f"policy.join.{bloc}[{j}]", "unknown country", cid)
     pir = sc.pirates
     if pir.entry_per_day / pir.entry_slots > 1:
@@ -438,6 +440,54 @@ def _world_row(row: dict[str, str], where: str, source: str) -> dict[str, Any]:
     return out
 
 
+# --------------------------------------------------------------------------------------------- inheritance
+
+
+def _resolve_parents(raw: dict[str, Any], path: Path | None, source: str, seen: set[Path]) -> dict[str, Any]:
+    """Merge the ``extends`` chain and the ``world`` file into one raw scenario (parents first)."""
+    _merge_world(raw, path, source)
+    parent_ref = raw.pop("extends", None)
+    if parent_ref is None:
+        return raw
+    if not isinstance(parent_ref, str):
+        raise ScenarioError(source, "extends", "expected a path to a scenario file", parent_ref)
+    parent_path = ((path.parent if path else Path.cwd()) / parent_ref).resolve()
+    if parent_path in seen:
+        raise ScenarioError(source, "extends", "scenarios extend each other in a cycle", parent_ref)
+    if not parent_path.is_file():
+        raise ScenarioError(source, "extends", "file not found", parent_ref)
+    try:
+        parent = yaml.safe_load(parent_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        raise ScenarioError(source, "extends", "the parent scenario is not valid YAML (validate it first)", parent_ref) from None
+    if not isinstance(parent, dict):
+        raise ScenarioError(source, "extends", "the parent scenario is not a mapping", parent_ref)
+    parent = _resolve_parents(parent, parent_path, str(parent_path), seen | {parent_path})
+    for own in ("name", "description"):  # a child is its own scenario: these are never inherited
+        parent.pop(own, None)
+    return _merge_raw(parent, raw)
+
+
+def _merge_raw(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """``change`` laid over ``base``: mappings merge key by key, countries and providers item by item (by id),
+    any other value is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in change.items():
+        if key in _LISTS_BY_ID and isinstance(value, list) and isinstance(out.get(key), list):
+            items = out[key]
+            index = {item.get("id"): i for i, item in enumerate(items) if isinstance(item, dict)}
+            for item in value:
+                if isinstance(item, dict) and item.get("id") in index:
+                    items[index[item["id"]]] = {**items[index[item["id"]]], **item}
+                else:
+                    items.append(copy.deepcopy(item))
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge_raw(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 # --------------------------------------------------------------------------------------------- overrides
 
 
@@ -500,10 +550,9 @@ def from_dict(raw: Any, source: str = "<scenario>", path: Path | None = None,
         raise ScenarioError(source, "", "the file is empty")
     if not isinstance(raw, dict):
         raise ScenarioError(source, "(top level)", "expected a mapping of scenario fields", raw)
-    raw = dict(raw)
+    raw = _resolve_parents(dict(raw), path, source, set())
     if overrides:
         raw = apply_overrides(raw, overrides, source)
-    _merge_world(raw, path, source)
     if "name" not in raw and path is not None:
         raw["name"] = path.stem
     b = _Builder(source)
@@ -558,3 +607,43 @@ def describe() -> str:
             lines.append(f"| `{f.name}` | `{shown}` | {rng} | {m.get('doc', '')} |")
         lines.append("")
     return "\n".join(lines)
+
+
+FORMAT_INTRO = """# Scenario file format
+
+<!-- generated by `python -m sim.scenario > docs/scenario-format.md`; a test keeps it equal to the code -->
+
+A scenario is a YAML file: a world (countries, blocs, hosting providers), pirates, enforcement, and a policy.
+Every field below has a default except the lists of countries and providers. Unknown keys, wrong types,
+out-of-range values and dangling references are errors that name the file, the field path and the value:
+
+```
+error: scenarios/mine.yaml: providers[2].compliance: out of range: must be at most 1 and at least 0 (got 1.5)
+```
+
+A delay is written `{median_days: m, p90_days: q}` (lognormal; `q >= m > 0`; `q == m` means fixed) or
+`{days: d}` (fixed).
+
+**Building on other files.** `world: data/countries.csv` starts the country list from a CSV (one row per
+country; `blocs` separated by `;`; delays as `mla_median_days`, `mla_p90_days` and so on; extra columns such as
+sources and notes are ignored); entries under `countries:` then change rows by id or add countries.
+`extends: baseline.yaml` starts from another scenario: mappings merge key by key, `countries` and `providers`
+merge item by item by id (an item with a new id is added), anything else is replaced; `name` and `description`
+are never inherited. A policy scenario is therefore a few lines (see `scenarios/second_protocol.yaml`).
+
+**Overrides.** Any field can be changed from the command line with a dotted path, list items by their id,
+after `world` and `extends` are resolved: `--set policy.mla_speed=0.5 --set countries.NLD.capacity=8
+--set policy.join.eu=[GBR]`. In `policy.join`, `"*"` stands for every country.
+
+## Fields
+
+"""
+
+
+def format_doc() -> str:
+    """The whole of docs/scenario-format.md."""
+    return FORMAT_INTRO + describe()
+
+
+if __name__ == "__main__":
+    print(format_doc(), end="")

@@ -160,7 +160,7 @@ def compile_world(sc: Scenario) -> World:
         for b in c.blocs:
             members[b].add(i)
     for b, ids in pol.join.items():
-        members[b].update(cidx[x] for x in ids)
+        members[b].update(range(C) if "*" in ids else (cidx[x] for x in ids))
     blocs = list(sc.blocs.items())  # file order breaks ties
 
     def shared(i: int, j: int) -> list[tuple[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri  # the normal quantile, without importing all of scipy.stats
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,13 @@ def kaplan_meier(durations: np.ndarray, events: np.ndarray, level: float = 0.95)
     """
     d = np.asarray(durations, dtype=np.float64)
     e = np.asarray(events, dtype=bool)
-    times = np.unique(d[e])
-    at_risk = np.array([(d >= t).sum() for t in times], dtype=np.float64)
-    deaths = np.array([(d[e] == t).sum() for t in times], dtype=np.float64)
+    times, deaths = np.unique(d[e], return_counts=True)
+    at_risk = (d.size - np.searchsorted(np.sort(d), times, side="left")).astype(np.float64)
+    deaths = deaths.astype(np.float64)
     surv = np.cumprod(1.0 - deaths / at_risk) if times.size else np.array([])
     with np.errstate(divide="ignore", invalid="ignore"):
         green = np.cumsum(deaths / (at_risk * (at_risk - deaths)))
-        z = norm.ppf(0.5 + level / 2)
+        z = ndtri(0.5 + level / 2)
         se = np.sqrt(green) / np.abs(np.log(surv))
         lo = surv ** np.exp(z * se)
         hi = surv ** np.exp(-z * se)
