@@ -151,6 +151,21 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _patterns(args: argparse.Namespace) -> int:
+    from sim import patterns
+    from sim.scenario import load
+
+    scenario = load(args.scenario, args.set)
+    seeds = range(1, args.seeds + 1)
+    print(f"{scenario.name}: measuring patterns over {args.seeds} seeds (Mesa engine for server-level detail)...")
+    measured = patterns.measure_all(scenario, seeds)
+    measured.update(patterns.joint_vs_solo_successors(scenario, range(1, 10 * args.seeds + 1)))
+    rows = patterns.check(measured)
+    for name, value, target, ok in rows:
+        print(f"  {'ok  ' if ok else 'MISS'} {name:38s} {value:9.3f}   target {target}")
+    return 0 if all(ok for *_, ok in rows) else 1
+
+
 def _parse_sets(items: Sequence[str] | None) -> list[tuple[str, object]]:
     from sim.scenario import parse_override
 
@@ -191,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
     p.add_argument("--engine", choices=("fast", "mesa"), default=None, help="default: fast when built, else mesa")
     p.set_defaults(func=_sweep)
+
+    p = sub.add_parser("patterns", help="check a scenario against patterns seen in real enforcement")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--seeds", type=int, default=4, help="replicates for the Mesa measurements (default 4)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
+    p.set_defaults(func=_patterns)
     return parser
 
 
