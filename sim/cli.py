@@ -15,6 +15,7 @@ from sim import __version__
 from sim.scenario import ScenarioError
 
 EXIT_USER_ERROR = 2
+PLOT_KINDS = ("heatmap", "lines", "survival", "timeseries", "displacement", "sobol", "policies", "run")
 
 
 class UserError(Exception):
@@ -166,6 +167,29 @@ def _patterns(args: argparse.Namespace) -> int:
     return 0 if all(ok for *_, ok in rows) else 1
 
 
+def _report(args: argparse.Namespace) -> int:
+    from sim.analysis.report import ReportError, report
+
+    try:
+        path = report(Path(args.folder))
+    except (ReportError, FileNotFoundError) as exc:
+        raise UserError(str(exc)) from None
+    print(f"report: {path} (figures as PNG and SVG in {path.parent / 'figures'}/)")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from sim.analysis.report import ReportError, plot
+
+    try:
+        paths = plot(Path(args.folder), args.kind, Path(args.out) if args.out else None, args.metric, args.x, args.y)
+    except (ReportError, FileNotFoundError) as exc:
+        raise UserError(str(exc)) from None
+    for p in paths:
+        print(p)
+    return 0
+
+
 def _parse_sets(items: Sequence[str] | None) -> list[tuple[str, object]]:
     from sim.scenario import parse_override
 
@@ -212,6 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=4, help="replicates for the Mesa measurements (default 4)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
     p.set_defaults(func=_patterns)
+
+    p = sub.add_parser("report", help="a self-contained report.html of a run or sweep folder")
+    p.add_argument("folder", metavar="DIR")
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("plot", help="single figures of a run or sweep folder (PNG and SVG)")
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--kind", required=True, choices=PLOT_KINDS)
+    p.add_argument("--metric", default=None, help="one metric (default: every metric of the experiment)")
+    p.add_argument("--x", default=None, help="factor on the x axis (heatmap, lines)")
+    p.add_argument("--y", default=None, help="factor on the y axis (heatmap) or the grouping factor (lines)")
+    p.add_argument("--out", default=None, metavar="DIR", help="where to write (default: DIR/figures)")
+    p.set_defaults(func=_plot)
     return parser
 
 

@@ -7,8 +7,8 @@ overrides: {horizon_days: 1095}         # applied to the base before any factor
 factors:                                # dotted scenario paths
   policy.harmonization: {levels: [0, 0.5, 1]}
   policy.mla_speed: {range: [0.05, 2], scale: log}
-design: grid                            # grid | lhs | sobol | {table: [{path: value, ...}, ...]}
-samples: 64                             # design points for lhs and sobol
+design: grid                            # grid | lhs | sobol | saltelli | {table: [{path: value, ...}, ...]}
+samples: 64                             # design points for lhs and sobol; base samples n for saltelli
 replicates: 20
 seed: 20261128
 metrics: [persistence, lifetime_rmst]   # from MODEL.md §8 (default: all)
@@ -17,6 +17,11 @@ common_random_numbers: true             # the same replicate seeds at every desi
 sizes:                                  # named variants; --size NAME applies one on top
   ci: {replicates: 2, samples: 8, overrides: {horizon_days: 365}}
 ```
+
+``saltelli`` is the design for Sobol sensitivity indices: n(d + 2) points, the matrices A and B (n points each)
+then, for each factor i, A with factor i taken from B, as ``scipy.stats.sobol_indices`` expects them.
+A factor named ``scenario`` takes scenario files (relative to the experiment) as levels: each design point
+then starts from its own scenario, the experiment's ``overrides`` applied to each.
 
 Seeds: run (point p, replicate r) uses ``SeedSequence(seed, spawn_key=(q, r))`` reduced to 64 bits, with
 q = 0 under common random numbers (every point shares the replicate seeds, so differences between points
@@ -41,7 +46,8 @@ from sim.metrics import METRICS
 from sim.scenario import Scenario, ScenarioError, from_dict, load
 from sim.outputs import TABLES
 
-DESIGNS = ("grid", "lhs", "sobol", "table")
+DESIGNS = ("grid", "lhs", "sobol", "saltelli", "table")
+SCENARIO_FACTOR = "scenario"
 _KEYS = {"name", "description", "base", "overrides", "factors", "design", "samples", "replicates", "seed",
          "metrics", "keep", "common_random_numbers", "sizes"}
 _SIZE_KEYS = {"replicates", "samples", "overrides", "factors", "design", "description"}
@@ -88,6 +94,7 @@ class Experiment:
     common_random_numbers: bool
     size: str
     description: str = ""
+    bases: dict[str, Scenario] = field(default_factory=dict, compare=False)  # scenario factor level -> scenario
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -105,13 +112,19 @@ class Experiment:
         key = (0 if self.common_random_numbers else point, replicate)
         return int(np.random.SeedSequence(self.seed, spawn_key=key).generate_state(1, dtype=np.uint64)[0])
 
-    def scenario_raw(self) -> dict[str, Any]:
-        """The resolved base scenario (overrides applied, world file merged) as plain data."""
-        return self.base.to_raw()
+    def scenario_of(self, point: int) -> Scenario:
+        """The scenario a design point starts from (its ``scenario`` level, else the base)."""
+        level = self.points[point].get(SCENARIO_FACTOR)
+        return self.base if level is None else self.bases[level]
+
+    def scenario_raw(self, point: int = 0) -> dict[str, Any]:
+        """The resolved scenario of a design point (overrides applied, world and extends merged) as plain data."""
+        return self.scenario_of(point).to_raw()
 
     def digest(self) -> str:
         """Canonical hash of what determines the results: base scenario, points, replicates, seeds rule."""
-        doc = {"base": self.base.digest(), "points": list(self.points), "replicates": self.replicates,
+        doc = {"base": self.base.digest(), "bases": {k: v.digest() for k, v in sorted(self.bases.items())},
+               "points": list(self.points), "replicates": self.replicates,
                "seed": self.seed, "crn": self.common_random_numbers, "metrics": list(self.metrics),
                "keep": list(self.keep)}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
@@ -160,8 +173,8 @@ def _points(source: str, design: Any, factors: tuple[Factor, ...], samples: int 
             if not isinstance(row, dict) or not row:
                 raise _err(source, f"design.table[{i}]", "expected a mapping of path: value", row)
         return "table", [dict(r) for r in rows]
-    if design not in ("grid", "lhs", "sobol"):
-        raise _err(source, "design", f"expected one of {', '.join(DESIGNS[:3])} or {{table: [...]}}", design)
+    if design not in ("grid", "lhs", "sobol", "saltelli"):
+        raise _err(source, "design", f"expected one of {', '.join(DESIGNS[:4])} or {{table: [...]}}", design)
     if not factors:
         return design, [{}]
     if design == "grid":
@@ -176,6 +189,14 @@ def _points(source: str, design: Any, factors: tuple[Factor, ...], samples: int 
     d = len(factors)
     if design == "lhs":
         unit = qmc.LatinHypercube(d=d, rng=np.random.default_rng(seed)).random(samples)
+    elif design == "saltelli":
+        if samples & (samples - 1):
+            raise _err(source, "samples", "a saltelli design needs a power of two", samples)
+        a_b = qmc.Sobol(d=2 * d, scramble=True, rng=np.random.default_rng(seed)).random(samples).T.reshape(2, d, -1)
+        a, b = a_b
+        ab = np.tile(a, (d, 1, 1))
+        ab[np.arange(d), np.arange(d)] = b  # page i: A with factor i from B
+        unit = np.concatenate([a, b, *ab], axis=1).T
     else:
         if samples & (samples - 1):
             raise _err(source, "samples", "a sobol design needs a power of two", samples)
@@ -235,6 +256,16 @@ def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
     if not isinstance(factors_raw, dict):
         raise _err(source, "factors", "expected a mapping of path: {levels|range}", factors_raw)
     factors = tuple(_factor(source, str(k), v) for k, v in factors_raw.items())
+    bases: dict[str, Scenario] = {}
+    for f in factors:
+        if f.path == SCENARIO_FACTOR:
+            if f.levels is None:
+                raise _err(source, "factors.scenario", "a scenario factor needs levels (scenario files)")
+            for level in f.levels:
+                try:
+                    bases[str(level)] = load(p.parent / str(level), list(overrides.items()))
+                except ScenarioError as exc:
+                    raise _err(source, "factors.scenario", f"level {level!r} is invalid: {exc}") from None
     replicates = _int(source, "replicates", raw.get("replicates", 1), 1)
     seed = _int(source, "seed", raw.get("seed", 1), 0)
     samples = raw.get("samples")
@@ -258,14 +289,14 @@ def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
     if not isinstance(crn, bool):
         raise _err(source, "common_random_numbers", "expected true or false", crn)
 
-    _check_points(source, base, factors, points, design)
+    _check_points(source, base, [f for f in factors if f.path != SCENARIO_FACTOR], points, design)
     return Experiment(name=str(raw.get("name", p.stem)), source=source, base_path=str(base_path), base=base,
                       factors=factors, design=design, points=tuple(points), replicates=replicates, seed=seed,
                       metrics=tuple(metrics), keep=tuple(keep), common_random_numbers=crn, size=size or "default",
-                      description=str(raw.get("description", "")), raw=raw)
+                      description=str(raw.get("description", "")), bases=bases, raw=raw)
 
 
-def _check_points(source: str, base: Scenario, factors: tuple[Factor, ...], points: list[dict], design: str) -> None:
+def _check_points(source: str, base: Scenario, factors: list[Factor], points: list[dict], design: str) -> None:
     """Every value a factor takes must make a valid scenario: check each distinct (path, value) alone,
     and every row of an explicit table whole."""
     raw = base.to_raw()
@@ -276,6 +307,8 @@ def _check_points(source: str, base: Scenario, factors: tuple[Factor, ...], poin
     else:
         for row in points:
             for path, value in row.items():
+                if path == SCENARIO_FACTOR:
+                    continue
                 key = (path, json.dumps(value, default=str))
                 if key not in seen:
                     seen.add(key)

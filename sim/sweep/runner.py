@@ -26,7 +26,7 @@ from sim import engines, metrics
 from sim.outputs import RunResult
 from sim.scenario import from_dict
 from sim.sweep import manifest as mf
-from sim.sweep.design import Experiment
+from sim.sweep.design import SCENARIO_FACTOR, Experiment
 from sim.sweep.store import Store, file_digest, frame_digest, read_runs
 from sim.world import compile_world
 
@@ -49,6 +49,7 @@ class Task:
     engine: str
     metrics: tuple[str, ...]
     keep: tuple[str, ...]
+    label: dict[str, Any] | None = None  # the design values as recorded (with the scenario level, if any)
     attempt: int = 0
 
 
@@ -70,7 +71,7 @@ def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
         world, world_error = None, f"{type(exc).__name__}: {exc}"
     for replicate, seed in task.runs:
         row: dict[str, Any] = {"point": task.point, "replicate": replicate, "seed": np.uint64(seed)}
-        row.update(task.values)
+        row.update(task.label if task.label is not None else task.values)
         try:
             if world is None:
                 raise RuntimeError(world_error)
@@ -171,7 +172,7 @@ class _Executors:
 def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
                target_seconds: float = 0.5) -> int:
     """Replicates per task: enough to last ``target_seconds`` (timed on one run), yet at least ~4 tasks per worker."""
-    world = compile_world(exp.base)
+    world = compile_world(exp.scenario_of(0))
     start = time.perf_counter()
     try:
         metrics.compute(run_fn(world, exp.seed_of(0, 0), engine))
@@ -185,7 +186,7 @@ def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pendin
 
 def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, first_id: int = 0) -> Iterator[Task]:
     """Group pending (point, replicate) runs into tasks of at most ``size`` replicates of one point."""
-    base = exp.scenario_raw()
+    bases: dict[int, dict[str, Any]] = {}
     by_point: dict[int, list[int]] = {}
     for p, r in todo:
         by_point.setdefault(p, []).append(r)
@@ -194,8 +195,11 @@ def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: 
         reps = sorted(by_point[p])
         for i in range(0, len(reps), size):
             chunk = reps[i:i + size]
-            yield Task(tid, p, dict(exp.points[p]), tuple((r, exp.seed_of(p, r)) for r in chunk), base, engine,
-                       exp.metrics, exp.keep)
+            if p not in bases:
+                bases[p] = exp.scenario_raw(p)
+            values = {k: v for k, v in exp.points[p].items() if k != SCENARIO_FACTOR}
+            yield Task(tid, p, values, tuple((r, exp.seed_of(p, r)) for r in chunk), bases[p], engine,
+                       exp.metrics, exp.keep, label=dict(exp.points[p]))
             tid += 1
 
 
@@ -203,6 +207,17 @@ def _rows_frame(rows: list[dict[str, Any]], exp: Experiment) -> pd.DataFrame:
     """Runs rows with a fixed column order: keys, design values, status, metrics."""
     cols = ["point", "replicate", "seed", *exp.value_columns, "status", "error", *exp.metrics]
     return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def _describe_base(exp: Experiment, out: Path) -> None:
+    """The resolved base scenario and its havens, for reports (a sweep folder is self-describing)."""
+    import json
+
+    import yaml
+
+    (out / "scenario.yaml").write_text(yaml.safe_dump(exp.base.to_raw(), sort_keys=False, allow_unicode=True))
+    world = compile_world(exp.base)
+    (out / "havens.json").write_text(json.dumps([c for c, h in zip(world.country_ids, world.haven) if h]) + "\n")
 
 
 def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None, engine: str | None = None,
@@ -231,6 +246,7 @@ def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None
     elif out.exists() and any(out.iterdir()) and not resume:
         raise SweepError(f"{out}: folder is not empty and holds no sweep; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
+    _describe_base(exp, out)
     store = Store(out)
     done = store.finished()
     todo = [(p, r) for p in range(len(exp.points)) for r in range(exp.replicates) if (p, r) not in done]
@@ -263,7 +279,7 @@ def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None
                         if task.attempt < retries:
                             queue.append(replace(task, attempt=task.attempt + 1))
                             continue
-                        result = {"rows": [dict(point=task.point, replicate=r, seed=np.uint64(s), **task.values,
+                        result = {"rows": [dict(point=task.point, replicate=r, seed=np.uint64(s), **(task.label or task.values),
                                                 status="failed", error=f"{type(exc).__name__}: {exc}")
                                            for r, s in task.runs], "kept": {}}
                     rows = result["rows"]

@@ -1,0 +1,190 @@
+"""Figures of a sweep: surfaces, response lines, survival, time series, displacement, sensitivity, policies.
+
+Every function takes tables (summaries, runs, kept per-run tables), never an engine, and returns a matplotlib
+Figure; ``sim.analysis.plots.save`` writes PNG (and SVG). Axes carry units; sizes are readable on a slide.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.analysis import plots  # noqa: F401 - sets the Agg backend and the house style
+from sim.analysis.survival import kaplan_meier
+from sim.outputs import CAUSE_ALIVE
+
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+
+LABELS = {
+    "persistence": "live networks (mean of last year)",
+    "supply": "servers up (mean of last year)",
+    "lifetime_rmst": "network lifetime, restricted mean (days)",
+    "lifetime_median": "network lifetime, median (days)",
+    "dismantled_share": "share of networks dismantled by arrest",
+    "haven_share": "share of server-days in havens",
+    "mla_delay_median": "MLA request to answer, median (days)",
+    "evidence_loss_share": "share of evidence lost to retention",
+    "policy.harmonization": "legal harmonisation h (law' = law + h(1 - law))",
+    "policy.mla_speed": "MLA delay multiplier (lower is faster)",
+    "policy.capacity_scale": "enforcement capacity multiplier",
+}
+
+
+def label(name: str) -> str:
+    """A readable axis label for a metric or factor."""
+    return LABELS.get(name, name)
+
+
+def _fmt(v: object) -> str:
+    return f"{v:g}" if isinstance(v, (int, float, np.floating, np.integer)) else str(v)
+
+
+def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str) -> Figure:
+    """Mean ``metric`` over a grid of two factors, cells labelled, with contour lines (the flagship figure)."""
+    table = summary.pivot_table(index=y, columns=x, values=metric, aggfunc="mean").sort_index().sort_index(axis=1)
+    z = table.to_numpy()
+    fig, ax = plt.subplots(figsize=(9, 6.5), layout="constrained")
+    im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis")
+    if min(z.shape) >= 2 and np.isfinite(z).all() and np.ptp(z) > 0:
+        cs = ax.contour(np.arange(z.shape[1]), np.arange(z.shape[0]), z, levels=6, colors="white", linewidths=1.2)
+        ax.clabel(cs, fmt=lambda v: f"{v:.3g}", fontsize=10)
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            if np.isfinite(z[i, j]):
+                ax.text(j, i, f"{z[i, j]:.3g}", ha="center", va="center", fontsize=9, color="black",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.6, "lw": 0})
+    ax.set_xticks(range(z.shape[1]), [_fmt(v) for v in table.columns])
+    ax.set_yticks(range(z.shape[0]), [_fmt(v) for v in table.index])
+    ax.set_xlabel(label(x))
+    ax.set_ylabel(label(y))
+    fig.colorbar(im, ax=ax, label=label(metric))
+    ax.set_title(f"{label(metric)}\nby {x.split('.')[-1]} and {y.split('.')[-1]}")
+    return fig
+
+
+def lines(summary: pd.DataFrame, x: str, metric: str, group: str | None = None) -> Figure:
+    """``metric`` against one factor with 95% interval bands, one line per level of ``group``."""
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    groups = [(None, summary)] if group is None else list(summary.groupby(group, sort=True))
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(1, len(groups))))
+    for (level, grp), color in zip(groups, colors):
+        g = grp.sort_values(x)
+        name = None if level is None else f"{group.split('.')[-1]} = {_fmt(level)}"
+        ax.plot(g[x], g[metric], marker="o", color=color, lw=2, label=name)
+        ax.fill_between(g[x], g[f"{metric}_ci_low"], g[f"{metric}_ci_high"], color=color, alpha=0.2)
+    if summary[x].min() > 0 and summary[x].max() / summary[x].min() >= 20:
+        ax.set_xscale("log")
+    ax.set_xlabel(label(x))
+    ax.set_ylabel(label(metric))
+    if group is not None:
+        ax.legend(frameon=False, fontsize=10)
+    ax.set_title(f"{label(metric)} (mean, 95% interval)")
+    return fig
+
+
+def survival_by_point(networks: pd.DataFrame, horizon: int, names: dict[int, str]) -> Figure:
+    """Kaplan–Meier curves of network lifetime per design point (replicates pooled), with 95% bands."""
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    colors = plt.get_cmap("tab10")(np.arange(len(names)) % 10)
+    for (point, name), color in zip(names.items(), colors):
+        net = networks[networks["point"] == point]
+        if net.empty:
+            continue
+        ended = net["cause"].to_numpy() != CAUSE_ALIVE
+        durations = np.where(ended, net["ended"], horizon) - net["born"].to_numpy()
+        km = kaplan_meier(durations, ended.astype(int))
+        ax.step(km.times, km.survival, where="post", color=color, lw=2, label=name)
+        ax.fill_between(km.times, km.lower, km.upper, step="post", color=color, alpha=0.15)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("network lifetime (days)")
+    ax.set_ylabel("share of networks still operating")
+    ax.legend(frameon=False, fontsize=10, loc="lower left")
+    ax.set_title("Network survival (Kaplan–Meier, 95% bands)")
+    return fig
+
+
+def timeseries(daily: pd.DataFrame, column: str, names: dict[int, str]) -> Figure:
+    """A daily-table column across replicates: median and 90% band per design point."""
+    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
+    colors = plt.get_cmap("tab10")(np.arange(len(names)) % 10)
+    for (point, name), color in zip(names.items(), colors):
+        d = daily[daily["point"] == point]
+        if d.empty:
+            continue
+        q = d.groupby("day")[column].quantile([0.05, 0.5, 0.95]).unstack()
+        ax.plot(q.index, q[0.5], color=color, lw=2, label=name)
+        ax.fill_between(q.index, q[0.05], q[0.95], color=color, alpha=0.15)
+    ax.set_xlabel("day")
+    ax.set_ylabel(column.replace("_", " "))
+    ax.legend(frameon=False, fontsize=10)
+    ax.set_title(f"{column.replace('_', ' ')}: median and 90% band across replicates")
+    return fig
+
+
+def displacement(by_country: pd.DataFrame, point: int, name: str, havens: list[str], top: int = 8) -> Figure:
+    """Servers up by host country over time (mean across replicates) for one design point; havens hatched."""
+    d = by_country[by_country["point"] == point]
+    countries = [c for c in d.columns if c not in ("point", "replicate", "day")]
+    mean = d.groupby("day")[countries].mean()
+    order = list(mean.sum().sort_values(ascending=False).index)
+    shown = order[:top]
+    series = [mean[c].to_numpy() for c in shown]
+    labels = [f"{c} (haven)" if c in havens else c for c in shown]
+    rest = [c for c in order if c not in shown]
+    if rest:
+        series.append(mean[rest].sum(axis=1).to_numpy())
+        labels.append(f"{len(rest)} others")
+    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
+    polys = ax.stackplot(mean.index, *series, labels=labels, colors=plt.get_cmap("tab20")(np.arange(len(series)) % 20))
+    for poly, c in zip(polys, shown):
+        if c in havens:
+            poly.set_hatch("///")
+            poly.set_edgecolor("black")
+    ax.set_xlabel("day")
+    ax.set_ylabel("servers up (mean across replicates)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=10)
+    ax.set_title(f"Servers by host country: {name}")
+    return fig
+
+
+def sobol(indices: pd.DataFrame, metric: str) -> Figure:
+    """First-order and total Sobol indices per factor with bootstrap intervals."""
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(indices) + 2.5), layout="constrained")
+    y = np.arange(len(indices))
+    for offset, kind, color in ((-0.18, "first", "tab:blue"), (0.18, "total", "tab:orange")):
+        val = indices[f"{kind}_order"].to_numpy()
+        err = np.vstack([val - indices[f"{kind}_low"], indices[f"{kind}_high"] - val]).clip(min=0)
+        ax.barh(y + offset, val, height=0.34, xerr=err, color=color, capsize=3,
+                label="first order" if kind == "first" else "total order")
+    ax.set_yticks(y, [f.split(".")[-1] for f in indices["factor"]])
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("Sobol index (share of variance)")
+    ax.legend(frameon=False)
+    ax.set_title(f"Sensitivity of {label(metric)}\n(95% bootstrap intervals)")
+    return fig
+
+
+def policy_effects(effects: pd.DataFrame, names: dict[int, str], reference: str) -> Figure:
+    """Relative effect of each policy on each metric against the reference, with paired 95% intervals."""
+    metrics = list(dict.fromkeys(effects["metric"]))
+    ncols = min(3, len(metrics))
+    nrows = -(-len(metrics) // ncols)
+    points = [p for p in names if p in set(effects["point"])]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols + 1.5, (0.4 * len(points) + 1.6) * nrows),
+                             sharey=True, layout="constrained", squeeze=False)
+    y = np.arange(len(points))
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    for ax, m in zip(axes.flat, metrics):
+        e = effects[effects["metric"] == m].set_index("point").loc[points]
+        ref = e["reference"].replace(0, np.nan)
+        mid, lo, hi = 100 * e["effect"] / ref, 100 * e["ci_low"] / ref, 100 * e["ci_high"] / ref
+        ax.errorbar(mid, y, xerr=np.vstack([mid - lo, hi - mid]).clip(min=0), fmt="o", color="tab:blue", capsize=3)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(label(m), fontsize=11)
+        ax.set_xlabel("% change vs " + reference)
+    for row in axes:
+        row[0].set_yticks(y, [names[p] for p in points])
+    fig.suptitle(f"Policy effects against {reference} (paired on common seeds, 95% intervals)", fontsize=13)
+    return fig
