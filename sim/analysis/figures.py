@@ -78,7 +78,7 @@ def lines(summary: pd.DataFrame, x: str, metric: str, group: str | None = None) 
     ax.set_xlabel(label(x))
     ax.set_ylabel(label(metric))
     if group is not None:
-        ax.legend(frameon=False, fontsize=10)
+        ax.legend(frameon=False, fontsize=10, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_title(f"{label(metric)} (mean, 95% interval)")
     return fig
 
@@ -126,25 +126,8 @@ def displacement(by_country: pd.DataFrame, point: int, name: str, havens: list[s
     """Servers up by host country over time (mean across replicates) for one design point; havens hatched."""
     d = by_country[by_country["point"] == point]
     countries = [c for c in d.columns if c not in ("point", "replicate", "day")]
-    mean = d.groupby("day")[countries].mean()
-    order = list(mean.sum().sort_values(ascending=False).index)
-    shown = order[:top]
-    series = [mean[c].to_numpy() for c in shown]
-    labels = [f"{c} (haven)" if c in havens else c for c in shown]
-    rest = [c for c in order if c not in shown]
-    if rest:
-        series.append(mean[rest].sum(axis=1).to_numpy())
-        labels.append(f"{len(rest)} others")
-    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    polys = ax.stackplot(mean.index, *series, labels=labels, colors=plt.get_cmap("tab20")(np.arange(len(series)) % 20))
-    for poly, c in zip(polys, shown):
-        if c in havens:
-            poly.set_hatch("///")
-            poly.set_edgecolor("black")
-    ax.set_xlabel("day")
-    ax.set_ylabel("servers up (mean across replicates)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=10)
-    ax.set_title(f"Servers by host country: {name}")
+    fig = plots.stacked_by_country(d.groupby("day")[countries].mean(), havens, "servers up (mean across replicates)", top)
+    fig.axes[0].set_title(f"Servers by host country: {name}")
     return fig
 
 

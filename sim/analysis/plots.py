@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: the model knows nothing of screens
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sim.analysis.survival import kaplan_meier  # noqa: E402
@@ -69,29 +70,34 @@ def cases_and_backlog(result: RunResult, window: int = 30) -> Figure:
     return fig
 
 
-def servers_by_country(result: RunResult, top: int = 10) -> Figure:
-    """Up servers by host country, stacked; havens hatched and marked in the legend."""
-    sbc = result.servers_by_country
-    countries = [c for c in sbc.columns if c != "day"]
-    havens = set(result.meta.get("havens", []))
-    totals = sbc[countries].sum().sort_values(ascending=False)
-    shown = list(totals.index[:top])
-    rest = [c for c in countries if c not in shown]
-    series = [sbc[c].to_numpy() for c in shown]
+def stacked_by_country(by_day: pd.DataFrame, havens: set[str] | list[str], ylabel: str, top: int = 10) -> Figure:
+    """Servers by host country over time (``by_day``: one column per country, indexed by day), stacked, the
+    largest ``top`` shown and the rest summed; havens hatched and marked in the legend."""
+    havens = set(havens)
+    shown = list(by_day.sum().sort_values(ascending=False).index[:top])
+    rest = [c for c in by_day.columns if c not in shown]
+    series = [by_day[c].to_numpy() for c in shown]
     labels = [f"{c} (haven)" if c in havens else c for c in shown]
     if rest:
-        series.append(sbc[rest].sum(axis=1).to_numpy())
+        series.append(by_day[rest].sum(axis=1).to_numpy())
         labels.append(f"{len(rest)} others")
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
     colors = plt.get_cmap("tab20")(np.arange(len(series)) % 20)
-    polys = ax.stackplot(sbc["day"], *series, labels=labels, colors=colors, alpha=0.9)
+    polys = ax.stackplot(by_day.index, *series, labels=labels, colors=colors, alpha=0.9)
     for poly, c in zip(polys, shown):
         if c in havens:
             poly.set_hatch("///")
             poly.set_edgecolor("black")
     ax.set_xlabel("day")
-    ax.set_ylabel("servers up")
+    ax.set_ylabel(ylabel)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=10)
+    return fig
+
+
+def servers_by_country(result: RunResult, top: int = 10) -> Figure:
+    """Up servers by host country, stacked; havens hatched and marked in the legend."""
+    fig = stacked_by_country(result.servers_by_country.set_index("day"), result.meta.get("havens", []),
+                             "servers up", top)
     _title(fig, result, "Servers by host country")
     return fig
 

@@ -118,10 +118,9 @@ def sweep_figures(sw: Sweep, kind: str | None = None, metric: str | None = None,
             out.append((f"timeseries_{col}", f"Daily {col} across replicates.", F.timeseries(daily, col, shown)))
     sbc = sw.kept("servers_by_country") if want("displacement") else None
     if sbc is not None:
-        havens = _havens(sw)
         for p in list(shown)[:1] + list(shown)[-1:] if len(shown) > 1 else list(shown):
-            out.append((f"displacement_{p}", f"Servers by host country, {shown[p]}.",
-                        F.displacement(sbc, p, shown[p], havens)))
+            out.append((f"displacement_{p}", f"Servers by host country, {shown[p]} (havens hatched).",
+                        F.displacement(sbc, p, shown[p], _havens(sw, p))))
     if kind is not None and not out:
         raise ReportError(f"{sw.folder}: no {kind} figure applies to this sweep "
                           f"(design {design}, factors {', '.join(sw.factors) or 'none'}, kept {sw.manifest.get('keep')})")
@@ -136,9 +135,13 @@ def _few_points(sw: Sweep, most: int = 8) -> dict[int, str]:
     return {p: sw.names[p] for p in points}
 
 
-def _havens(sw: Sweep) -> list[str]:
-    meta_path = sw.folder / "havens.json"
-    return json.loads(meta_path.read_text()) if meta_path.exists() else []
+def _havens(sw: Sweep, point: int) -> list[str]:
+    """The havens (law' below the threshold) of one design point, as recorded when the sweep started."""
+    path = sw.folder / "havens.json"
+    if not path.exists():
+        return []
+    doc = json.loads(path.read_text())
+    return doc["points"].get(str(point), doc["base"])
 
 
 def run_figures(folder: Path) -> list[tuple[str, str, Figure]]:

@@ -297,22 +297,19 @@ def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
 
 
 def _check_points(source: str, base: Scenario, factors: list[Factor], points: list[dict], design: str) -> None:
-    """Every value a factor takes must make a valid scenario: check each distinct (path, value) alone,
-    and every row of an explicit table whole."""
+    """Every value a factor takes must make a valid scenario. Levels are checked one by one, a range by its
+    two ends (scenario fields are valid on intervals, so the values between are valid too), and every row of
+    an explicit table whole."""
     raw = base.to_raw()
-    seen: set[tuple[str, str]] = set()
     checks: list[tuple[str, list[tuple[str, Any]]]] = []
     if design == "table":
         checks = [(f"design.table[{i}]", list(row.items())) for i, row in enumerate(points)]
-    else:
-        for row in points:
-            for path, value in row.items():
-                if path == SCENARIO_FACTOR:
-                    continue
-                key = (path, json.dumps(value, default=str))
-                if key not in seen:
-                    seen.add(key)
-                    checks.append((f"factors.{path}", [(path, value)]))
+    for f in factors:
+        if f.levels is not None:
+            values: list[Any] = list(f.levels)
+        else:
+            values = [int(np.floor(f.low)), int(np.ceil(f.high)) - 1] if f.integer else [f.low, f.high]
+        checks += [(f"factors.{f.path}", [(f.path, v)]) for v in values]
     for where, items in checks:
         try:
             from_dict(raw, "base", overrides=items)

@@ -38,19 +38,32 @@ class SweepError(Exception):
 
 
 @dataclass(frozen=True)
+class PointRuns:
+    """Replicates of one design point within a task."""
+
+    point: int
+    base: str                           # key into Task.bases: the scenario level, or "" for the base
+    values: dict[str, Any]              # overrides the point applies to its base scenario
+    label: dict[str, Any]               # the design values as recorded in the runs table
+    runs: tuple[tuple[int, int], ...]   # (replicate, seed)
+
+
+@dataclass(frozen=True)
 class Task:
-    """Replicates of one design point, with everything a worker needs (no shared state)."""
+    """A batch of runs, possibly over several design points, with everything a worker needs (no shared state)."""
 
     task_id: int
-    point: int
-    values: dict[str, Any]
-    runs: tuple[tuple[int, int], ...]   # (replicate, seed)
-    base: dict[str, Any]
+    items: tuple[PointRuns, ...]
+    bases: dict[str, dict[str, Any]]    # resolved raw scenarios the items start from
     engine: str
     metrics: tuple[str, ...]
     keep: tuple[str, ...]
-    label: dict[str, Any] | None = None  # the design values as recorded (with the scenario level, if any)
     attempt: int = 0
+
+    def only(self, failed: set[tuple[int, int]], task_id: int) -> "Task":
+        """This task reduced to the given (point, replicate) runs, as a new attempt."""
+        items = tuple(replace(it, runs=tuple(x for x in it.runs if (it.point, x[0]) in failed)) for it in self.items)
+        return replace(self, task_id=task_id, items=tuple(it for it in items if it.runs), attempt=self.attempt + 1)
 
 
 def default_run(world: Any, seed: int, engine: str) -> RunResult:
@@ -58,36 +71,40 @@ def default_run(world: Any, seed: int, engine: str) -> RunResult:
     return engines.run(world, seed, engine)
 
 
+def _row(item: PointRuns, replicate: int, seed: int) -> dict[str, Any]:
+    return {"point": item.point, "replicate": replicate, "seed": np.uint64(seed), **item.label}
+
+
 def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
-    """Execute one task (in a worker): compile the point's world once, run each replicate, catch per-run errors.
+    """Execute one task (in a worker): compile each point's world once, run its replicates, catch per-run errors.
 
     Returns rows for the runs table and, for each kept table, the per-run tables with point and replicate.
     """
     rows: list[dict[str, Any]] = []
     kept: dict[str, list[pd.DataFrame]] = {t: [] for t in task.keep}
-    try:
-        world = compile_world(from_dict(task.base, "base", overrides=list(task.values.items())))
-    except Exception as exc:  # noqa: BLE001 - recorded, not raised: the sweep goes on
-        world, world_error = None, f"{type(exc).__name__}: {exc}"
-    for replicate, seed in task.runs:
-        row: dict[str, Any] = {"point": task.point, "replicate": replicate, "seed": np.uint64(seed)}
-        row.update(task.label if task.label is not None else task.values)
+    for item in task.items:
         try:
-            if world is None:
-                raise RuntimeError(world_error)
-            result = run_fn(world, seed, task.engine)
-            values = metrics.compute(result)
-            row.update(status="ok", error="")
-            row.update({m: np.nan if values[m] is None else float(values[m]) for m in task.metrics})
-            for table in task.keep:
-                df = result.tables()[table].copy()
-                df.insert(0, "replicate", replicate)
-                df.insert(0, "point", task.point)
-                kept[table].append(df)
-        except Exception as exc:  # noqa: BLE001
-            row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-            row.update({m: np.nan for m in task.metrics})
-        rows.append(row)
+            world, world_error = compile_world(from_dict(task.bases[item.base], "base", overrides=list(item.values.items()))), ""
+        except Exception as exc:  # noqa: BLE001 - recorded, not raised: the sweep goes on
+            world, world_error = None, f"{type(exc).__name__}: {exc}"
+        for replicate, seed in item.runs:
+            row = _row(item, replicate, seed)
+            try:
+                if world is None:
+                    raise RuntimeError(world_error)
+                result = run_fn(world, seed, task.engine)
+                values = metrics.compute(result)
+                row.update(status="ok", error="")
+                row.update({m: np.nan if values[m] is None else float(values[m]) for m in task.metrics})
+                for table in task.keep:
+                    df = result.tables()[table].copy()
+                    df.insert(0, "replicate", replicate)
+                    df.insert(0, "point", item.point)
+                    kept[table].append(df)
+            except Exception as exc:  # noqa: BLE001
+                row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+                row.update({m: np.nan for m in task.metrics})
+            rows.append(row)
     return {"rows": rows, "kept": {t: pd.concat(v, ignore_index=True) for t, v in kept.items() if v}}
 
 
@@ -171,7 +188,7 @@ class _Executors:
 
 def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
                target_seconds: float = 0.5) -> int:
-    """Replicates per task: enough to last ``target_seconds`` (timed on one run), yet at least ~4 tasks per worker."""
+    """Runs per task: enough to last ``target_seconds`` (timed on one run), yet at least ~4 tasks per worker."""
     world = compile_world(exp.scenario_of(0))
     start = time.perf_counter()
     try:
@@ -181,26 +198,28 @@ def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pendin
     per_run = max(time.perf_counter() - start, 1e-4)
     by_time = math.ceil(target_seconds / per_run)
     by_balance = max(1, pending // (4 * max(1, workers)))
-    return int(max(1, min(by_time, by_balance, exp.replicates)))
+    return int(max(1, min(by_time, by_balance)))
 
 
-def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, first_id: int = 0) -> Iterator[Task]:
-    """Group pending (point, replicate) runs into tasks of at most ``size`` replicates of one point."""
-    bases: dict[int, dict[str, Any]] = {}
-    by_point: dict[int, list[int]] = {}
-    for p, r in todo:
-        by_point.setdefault(p, []).append(r)
-    tid = first_id
-    for p in sorted(by_point):
-        reps = sorted(by_point[p])
-        for i in range(0, len(reps), size):
-            chunk = reps[i:i + size]
-            if p not in bases:
-                bases[p] = exp.scenario_raw(p)
-            values = {k: v for k, v in exp.points[p].items() if k != SCENARIO_FACTOR}
-            yield Task(tid, p, values, tuple((r, exp.seed_of(p, r)) for r in chunk), bases[p], engine,
-                       exp.metrics, exp.keep, label=dict(exp.points[p]))
-            tid += 1
+def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str) -> Iterator[Task]:
+    """Group pending (point, replicate) runs, in order, into tasks of ``size`` runs (spanning points as needed)."""
+    raws: dict[str, dict[str, Any]] = {}
+
+    def item(p: int, reps: list[int]) -> PointRuns:
+        key = str(exp.points[p].get(SCENARIO_FACTOR, ""))
+        if key not in raws:
+            raws[key] = exp.scenario_raw(p)
+        values = {k: v for k, v in exp.points[p].items() if k != SCENARIO_FACTOR}
+        return PointRuns(p, key, values, dict(exp.points[p]), tuple((r, exp.seed_of(p, r)) for r in reps))
+
+    todo = sorted(todo)
+    for tid, start in enumerate(range(0, len(todo), size)):
+        chunk = todo[start:start + size]
+        by_point: dict[int, list[int]] = {}
+        for p, r in chunk:
+            by_point.setdefault(p, []).append(r)
+        items = tuple(item(p, reps) for p, reps in by_point.items())
+        yield Task(tid, items, {it.base: raws[it.base] for it in items}, engine, exp.metrics, exp.keep)
 
 
 def _rows_frame(rows: list[dict[str, Any]], exp: Experiment) -> pd.DataFrame:
@@ -210,14 +229,25 @@ def _rows_frame(rows: list[dict[str, Any]], exp: Experiment) -> pd.DataFrame:
 
 
 def _describe_base(exp: Experiment, out: Path) -> None:
-    """The resolved base scenario and its havens, for reports (a sweep folder is self-describing)."""
+    """The resolved base scenario and the havens of each design point (law' depends on the point), for
+    reports: a sweep folder is self-describing."""
     import json
 
     import yaml
 
     (out / "scenario.yaml").write_text(yaml.safe_dump(exp.base.to_raw(), sort_keys=False, allow_unicode=True))
-    world = compile_world(exp.base)
-    (out / "havens.json").write_text(json.dumps([c for c, h in zip(world.country_ids, world.haven) if h]) + "\n")
+
+    def havens(p: int | None) -> list[str]:
+        if p is None:
+            world = compile_world(exp.base)
+        else:
+            values = [(k, v) for k, v in exp.points[p].items() if k != SCENARIO_FACTOR]
+            world = compile_world(from_dict(exp.scenario_raw(p), "base", overrides=values))
+        return [c for c, h in zip(world.country_ids, world.haven) if h]
+
+    # per point only where displacement figures need it: compiling thousands of points would cost seconds
+    points = {p: havens(p) for p in range(len(exp.points))} if "servers_by_country" in exp.keep else {}
+    (out / "havens.json").write_text(json.dumps({"base": havens(None), "points": points}) + "\n")
 
 
 def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None, engine: str | None = None,
@@ -279,15 +309,12 @@ def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None
                         if task.attempt < retries:
                             queue.append(replace(task, attempt=task.attempt + 1))
                             continue
-                        result = {"rows": [dict(point=task.point, replicate=r, seed=np.uint64(s), **(task.label or task.values),
-                                                status="failed", error=f"{type(exc).__name__}: {exc}")
-                                           for r, s in task.runs], "kept": {}}
+                        result = {"rows": [dict(_row(it, r, s), status="failed", error=f"{type(exc).__name__}: {exc}")
+                                           for it in task.items for r, s in it.runs], "kept": {}}
                     rows = result["rows"]
                     failed = [r for r in rows if r["status"] != "ok"]
                     if failed and task.attempt < retries:
-                        again = {r["replicate"] for r in failed}
-                        queue.append(replace(task, task_id=next_id, attempt=task.attempt + 1,
-                                             runs=tuple(x for x in task.runs if x[0] in again)))
+                        queue.append(task.only({(r["point"], r["replicate"]) for r in failed}, next_id))
                         next_id += 1
                         rows = [r for r in rows if r["status"] == "ok"]
                     if rows:
