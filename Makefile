@@ -34,8 +34,11 @@ demo: $(STAMP)
 	$(VENV)/bin/piracysim validate scenarios/*.yaml
 	$(VENV)/bin/piracysim run scenarios/baseline.yaml --out results/baseline
 
+# Benchmarks print ratios measured side by side; they are never part of the tests (~10 minutes on 2 cores).
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engines.py
+	$(PY) benchmarks/bench_sweep.py
+	$(PY) benchmarks/bench_sweep_memory.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info cyext/*.c cyext/*.so

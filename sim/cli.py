@@ -142,6 +142,11 @@ def _sweep(args: argparse.Namespace) -> int:
         manifest = run_sweep(exp, out, spec, engine, resume=args.resume, progress=bar.update, on_total=total)
     except SweepError as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        bar.__exit__(None, None, None)
+        print(f"interrupted: finished runs are saved in {out}; run the same command with --resume to continue",
+              file=sys.stderr)
+        return 130
     finally:
         bar.__exit__(None, None, None)
     wall = time.perf_counter() - started

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engines import run
+from sim.engines import fast_available, run
 from sim.scenario import from_dict, load
 from sim.world import compile_world
 from tests.conftest import SCENARIOS, one_country_raw, tiny_raw, two_country_raw
@@ -17,8 +17,14 @@ from tests.invariants import check_invariants
 from sim.synthetic import random_raw
 
 
+def test_compiled_engine_is_built():
+    """The suite is about the compiled engine: it must not silently fall back to Mesa."""
+    assert fast_available()
+
+
 def assert_same(world, seed):
     a, b = run(world, seed, "mesa"), run(world, seed, "fast")
+    assert (a.meta["engine"], b.meta["engine"]) == ("mesa", "fast")
     for name, ta in a.tables().items():
         tb = b.tables()[name]
         assert list(ta.columns) == list(tb.columns), name
