@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 
 from sim import rng as R
-from sim.agents import (ARREST, ARRESTING, CLOSED, EVIDENCE, QUIT, SEIZURE, Case, Country, HostingProvider,
+from sim.agents import (ARREST, ARRESTING, CLOSED, QUIT, SEIZURE, Case, Country, HostingProvider,
                         PirateNetwork, Request, Server)
 from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_MLA, NETWORK_COLUMNS,
                          OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST, OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult,

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import lognorm
 
 from sim.scenario import Delay, from_dict
-from sim.world import K_TABLE, compile_world, cumulative, delay_table, pick
+from sim.world import compile_world, cumulative, delay_table, pick
 from tests.conftest import tiny_raw
 
 
