@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 from sim import rng as R
-from sim.outputs import (CAUSE_ALIVE, KIND_DOMESTIC, KIND_MLA, OUTCOME_EVIDENCE, OUTCOME_LOST, OUTCOME_OPEN,
-                         OUTCOME_REFUSED)
+from sim.outputs import CAUSE_ALIVE, OUTCOME_OPEN
 
 if TYPE_CHECKING:
     from sim.model import PiracyModel
@@ -177,5 +176,4 @@ class PirateNetwork(mesa.Agent):
 
 
 __all__ = ["Case", "Request", "Country", "HostingProvider", "Server", "PirateNetwork",
-           "TAKEDOWN", "SEIZURE", "ARREST", "QUIT", "EVIDENCE", "ARRESTING", "CLOSED",
-           "KIND_DOMESTIC", "KIND_MLA", "OUTCOME_EVIDENCE", "OUTCOME_LOST", "OUTCOME_REFUSED"]
+           "TAKEDOWN", "SEIZURE", "ARREST", "QUIT", "EVIDENCE", "ARRESTING", "CLOSED"]

@@ -54,6 +54,7 @@ def _run(args: argparse.Namespace) -> int:
     from sim import engines, metrics
     from sim.analysis.plots import run_figures
     from sim.scenario import load
+    from sim.sweep.manifest import library_versions
     from sim.world import compile_world
 
     scenario = load(args.scenario, args.set)
@@ -71,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = {
         "scenario": scenario.name, "scenario_file": str(args.scenario), "scenario_digest": scenario.digest(),
         "overrides": {k: v for k, v in args.set}, "seed": seed, "engine": engine, "horizon_days": world.horizon,
-        "metrics": metrics.compute(result), "versions": versions(), "wall_seconds": round(wall, 3),
+        "metrics": metrics.compute(result), "versions": library_versions(), "wall_seconds": round(wall, 3),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     figures = [] if args.no_figures else run_figures(result, out / "figures")
@@ -97,20 +98,6 @@ def _check_out_dir(out: Path) -> None:
     """An output folder must be a folder (new or existing); never a file we would clobber."""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
-
-
-def versions() -> dict[str, str]:
-    """Versions of piracysim, Python and the libraries that shape results."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"piracysim": __version__, "python": platform.python_version()}
-    for lib in ("mesa", "numpy", "scipy", "pandas", "cython"):
-        try:
-            out[lib] = version(lib)
-        except PackageNotFoundError:
-            out[lib] = "not installed"
-    return out
 
 
 def _sweep(args: argparse.Namespace) -> int:

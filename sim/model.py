@@ -70,6 +70,7 @@ class PiracyModel(mesa.Model):
         self.arrest_calendar = Calendar(T)
         self.successor_calendar = Calendar(T)
         self.up_by_country = np.zeros(w.n_countries, dtype=np.int64)
+        self.haven_mask = w.haven.astype(bool)
         self.n_cases_open = 0
         self.today: Counter[str] = Counter()
         self.row: dict[str, int] = {}
@@ -348,7 +349,7 @@ class PiracyModel(mesa.Model):
         up = self.up_by_country
         self.row = {c: self.today[c] for c in FLOWS}
         self.row.update(day=t, networks=len(self.live), servers_up=len(self.up_servers),
-                        servers_up_haven=int(up[self.world.haven.astype(bool)].sum()), cases_open=self.n_cases_open,
+                        servers_up_haven=int(up[self.haven_mask].sum()), cases_open=self.n_cases_open,
                         mla_backlog=sum(len(c.mla_queue) for c in self.countries))
         self.datacollector.collect(self)
         self.by_country_rows.append(np.concatenate([[t], up]))

@@ -561,29 +561,36 @@ def from_dict(raw: Any, source: str = "<scenario>", path: Path | None = None,
     return sc
 
 
-def load_text(text: str, source: str = "<scenario>", path: Path | None = None,
-              overrides: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Scenario:
-    """Parse YAML text (safe loader only) and validate it."""
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text to data with the safe loader only; a syntax error is a ScenarioError naming the line."""
     try:
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "(unknown line)"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(source, line, f"YAML syntax error: {problem}") from None
-    return from_dict(raw, source, path, overrides)
 
 
-def load(path: str | Path, overrides: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Scenario:
-    """Load and validate a scenario file, optionally with dotted-path overrides."""
-    p = Path(path)
+def read_text(path: str | Path) -> str:
+    """A user's file as text; a missing or unreadable file is a ScenarioError."""
     try:
-        text = p.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(str(path), "", "file not found") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ScenarioError(str(path), "", f"cannot read: {exc.__class__.__name__}") from None
-    return load_text(text, str(path), p, overrides)
+
+
+def load_text(text: str, source: str = "<scenario>", path: Path | None = None,
+              overrides: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Scenario:
+    """Parse YAML text (safe loader only) and validate it."""
+    return from_dict(parse_yaml(text, source), source, path, overrides)
+
+
+def load(path: str | Path, overrides: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Scenario:
+    """Load and validate a scenario file, optionally with dotted-path overrides."""
+    return load_text(read_text(path), str(path), Path(path), overrides)
 
 
 def describe() -> str:

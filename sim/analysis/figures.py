@@ -36,7 +36,8 @@ def label(name: str) -> str:
     return LABELS.get(name, name)
 
 
-def _fmt(v: object) -> str:
+def fmt_value(v: object) -> str:
+    """A factor value for labels: numbers compactly (0.05, 1, 2), anything else as text."""
     return f"{v:g}" if isinstance(v, (int, float, np.floating, np.integer)) else str(v)
 
 
@@ -54,8 +55,8 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str) -> Figure:
             if np.isfinite(z[i, j]):
                 ax.text(j, i, f"{z[i, j]:.3g}", ha="center", va="center", fontsize=9, color="black",
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.6, "lw": 0})
-    ax.set_xticks(range(z.shape[1]), [_fmt(v) for v in table.columns])
-    ax.set_yticks(range(z.shape[0]), [_fmt(v) for v in table.index])
+    ax.set_xticks(range(z.shape[1]), [fmt_value(v) for v in table.columns])
+    ax.set_yticks(range(z.shape[0]), [fmt_value(v) for v in table.index])
     ax.set_xlabel(label(x))
     ax.set_ylabel(label(y))
     fig.colorbar(im, ax=ax, label=label(metric))
@@ -70,7 +71,7 @@ def lines(summary: pd.DataFrame, x: str, metric: str, group: str | None = None) 
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(1, len(groups))))
     for (level, grp), color in zip(groups, colors):
         g = grp.sort_values(x)
-        name = None if level is None else f"{group.split('.')[-1]} = {_fmt(level)}"
+        name = None if level is None else f"{group.split('.')[-1]} = {fmt_value(level)}"
         ax.plot(g[x], g[metric], marker="o", color=color, lw=2, label=name)
         ax.fill_between(g[x], g[f"{metric}_ci_low"], g[f"{metric}_ci_high"], color=color, alpha=0.2)
     if summary[x].min() > 0 and summary[x].max() / summary[x].min() >= 20:

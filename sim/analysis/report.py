@@ -54,7 +54,7 @@ class Sweep:
             if SCENARIO_FACTOR in values:
                 names[p] = Path(str(values[SCENARIO_FACTOR])).stem
             else:
-                names[p] = ", ".join(f"{k.split('.')[-1]}={F._fmt(v)}" for k, v in values.items()) or "base"
+                names[p] = ", ".join(f"{k.split('.')[-1]}={F.fmt_value(v)}" for k, v in values.items()) or "base"
         return cls(folder, runs, manifest, factors, metrics, names)
 
     @property

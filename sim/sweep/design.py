@@ -40,10 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from sim.metrics import METRICS
-from sim.scenario import Scenario, ScenarioError, from_dict, load
+from sim.scenario import Scenario, ScenarioError, from_dict, load, parse_yaml, read_text
 from sim.outputs import TABLES
 
 DESIGNS = ("grid", "lhs", "sobol", "saltelli", "table")
@@ -209,13 +208,7 @@ def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
     """Load and validate an experiment file at a size (None: as written at the top level)."""
     p = Path(path)
     source = str(path)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _err(source, "", "file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise _err(source, f"line {mark.line + 1}" if mark else "", f"YAML syntax error: {getattr(exc, 'problem', exc)}") from None
+    raw = parse_yaml(read_text(p), source)
     if raw is None:
         raise _err(source, "", "the file is empty")
     if not isinstance(raw, dict):
