@@ -35,12 +35,14 @@ class Case:
     stage: int = EVIDENCE
     pending: int = 0
     evidence: int = 0
+    identified: bool = False
     arrest_due: int = 0
+    arrested_by: int = -1
 
 
 @dataclass(slots=True)
 class Request:
-    """A request for the evidence held on one server, domestic or through MLA."""
+    """A request for evidence: held on one server (by route, MODEL.md §6 phase 5) or a money trail (server -1)."""
 
     id: int
     case: int
@@ -109,7 +111,7 @@ class HostingProvider(mesa.Agent):
             m.today["takedowns"] += 1
             m.networks[server.network].takedowns += 1
             m.quit_check(server, t)
-        elif m.u(R.SEIZE, t, s) < m.world.open_prob[self.country]:
+        elif m.u(R.SEIZE, t, s) < m.world.seize_prob[self.country]:
             server.seize_due = t + m.draw(int(m.world.court_tab[self.country]), m.u(R.COURT_DELAY, t, s))
             m.seizure_calendar.add(server.seize_due, s)
             m.today["referrals"] += 1
@@ -151,6 +153,8 @@ class PirateNetwork(mesa.Agent):
         self.cause = CAUSE_ALIVE
         self.notices_since_case = 0
         self.case = -1
+        self.first_case = -1
+        self.arrested_by = -1
         self.servers: list[Server] = []
         self.n_up = 0
         self.servers_created = self.takedowns = self.seizures = self.notices = self.cases = 0
@@ -169,10 +173,11 @@ class PirateNetwork(mesa.Agent):
                 m.provision(self, t)
                 m.today["reprovisions"] += 1
 
-    def all_up_servers_within(self, lead: int) -> bool:
-        """Whether joint action reaches every up server: all sit in countries acting jointly with ``lead``."""
+    def joint_coverage(self, lead: int) -> tuple[int, int]:
+        """(j, u): up servers in countries acting jointly with ``lead``, and all up servers."""
         joint = self.model.world.joint
-        return all(joint[lead, s.country] for s in self.servers if s.up)
+        up = [s for s in self.servers if s.up]
+        return sum(int(joint[lead, s.country]) for s in up), len(up)
 
 
 __all__ = ["Case", "Request", "Country", "HostingProvider", "Server", "PirateNetwork",

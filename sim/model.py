@@ -16,11 +16,13 @@ import numpy as np
 from sim import rng as R
 from sim.agents import (ARREST, ARRESTING, CLOSED, QUIT, SEIZURE, Case, Country, HostingProvider,
                         PirateNetwork, Request, Server)
-from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_MLA, NETWORK_COLUMNS,
-                         OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST, OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult,
-                         frame, run_meta)
+from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_JIT, KIND_MLA, KIND_MONEY,
+                         KIND_ORDER, KIND_VOLUNTARY, NETWORK_COLUMNS, OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST,
+                         OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult, frame, run_meta)
 from sim.world import K_TABLE, World, pick
 
+_KIND_COUNTER = {KIND_VOLUNTARY: "requests_voluntary", KIND_ORDER: "requests_order", KIND_JIT: "requests_jit",
+                 KIND_MONEY: "requests_money"}
 FLOWS = tuple(c for c in DAILY_COLUMNS if c not in ("day", "networks", "servers_up", "servers_up_haven",
                                                     "cases_open", "mla_backlog"))
 
@@ -43,7 +45,7 @@ class Calendar:
 
 
 class PiracyModel(mesa.Model):
-    """Cross-border enforcement against piracy networks (MODEL.md v1) on a compiled :class:`World`."""
+    """Cross-border enforcement against piracy networks (model version 2, docs/ODD.md) on a compiled :class:`World`."""
 
     def __init__(self, world: World, seed: int | None = None) -> None:
         seed = world.seed if seed is None else int(seed)
@@ -94,8 +96,11 @@ class PiracyModel(mesa.Model):
         """A new network (a successor inherits home and market) with its full set of servers."""
         n = len(self.networks)
         if predecessor is None:
-            home = pick(self.world.home_cum, self.u(R.HOME, 0, n))
             market = pick(self.world.market_cum, self.u(R.MARKET, 0, n))
+            if self.u(R.RESIDENCE, 0, n) < self.world.home_in_market:
+                home = market
+            else:
+                home = pick(self.world.home_cum, self.u(R.HOME, 0, n))
             pred = -1
         else:
             home, market, pred = predecessor.home, predecessor.market, predecessor.idx
@@ -149,7 +154,8 @@ class PiracyModel(mesa.Model):
                 self.today["cases_moot"] += 1
 
     def open_case(self, net: PirateNetwork, lead: Country, t: int) -> Case:
-        """Open a case against ``net`` and request the evidence on each of its evidence-bearing servers."""
+        """Open a case against ``net``: one request per evidence-bearing server by the first route open, then
+        perhaps a money trail (MODEL.md §6 phase 5)."""
         w = self.world
         case = Case(len(self.cases), net.idx, lead.idx, t)
         self.cases.append(case)
@@ -158,23 +164,45 @@ class PiracyModel(mesa.Model):
         self.n_cases_open += 1
         net.case = case.id
         net.cases += 1
+        if net.first_case == -1:
+            net.first_case = t
         self.today["cases_opened"] += 1
         for server in net.servers:
             host = server.country
             if not server.bears_evidence(t, int(w.retention[host])):
                 continue
-            kind = KIND_DOMESTIC if host == lead.idx else KIND_MLA
-            req = Request(len(self.requests), case.id, server.idx, lead.idx, host, kind, t,
-                          preserved=bool(w.preserve[lead.idx, host]) and kind == KIND_MLA)
-            self.requests.append(req)
-            case.pending += 1
-            self.today["requests_sent"] += 1
-            if kind == KIND_DOMESTIC:
-                req.started = t
-                self.schedule_request(req, int(w.court_tab[lead.idx]), t)
+            if host == lead.idx:
+                self.new_request(case, server.idx, host, KIND_DOMESTIC, t, int(w.court_tab[lead.idx]))
+            elif w.jit[lead.idx, host]:
+                self.new_request(case, server.idx, host, KIND_JIT, t, int(w.court_tab[host]))
+            elif w.order_chan[lead.idx, host] >= 0:
+                self.new_request(case, server.idx, host, KIND_ORDER, t, int(w.order_chan[lead.idx, host]))
+            elif w.discloses[server.provider] > 0:
+                self.new_request(case, server.idx, host, KIND_VOLUNTARY, t, int(w.disclosure_tab[server.provider]))
             else:
-                self.countries[host].mla_queue.append(req)
+                self.new_request(case, server.idx, host, KIND_MLA, t)
+        if self.u(R.MONEY, 0, case.id) < w.money_trail_prob:
+            self.new_request(case, -1, lead.idx, KIND_MONEY, t, int(w.court_tab[lead.idx]))
         return case
+
+    def new_request(self, case: Case, server: int, requested: int, kind: int, t: int, table: int = -1) -> Request:
+        """Create a request of ``kind``: an MLA request joins the requested country's queue, any other starts
+        today and is answered after a delay from ``table``. Foreign requests are preserved where the pair
+        preserves."""
+        foreign = kind in (KIND_MLA, KIND_VOLUNTARY, KIND_ORDER, KIND_JIT)
+        req = Request(len(self.requests), case.id, server, case.lead, requested, kind, t,
+                      preserved=foreign and bool(self.world.preserve[case.lead, requested]))
+        self.requests.append(req)
+        case.pending += 1
+        self.today["requests_sent"] += 1
+        if kind != KIND_DOMESTIC and kind != KIND_MLA:
+            self.today[_KIND_COUNTER[kind]] += 1
+        if kind == KIND_MLA:
+            self.countries[requested].mla_queue.append(req)
+        else:
+            req.started = t
+            self.schedule_request(req, table, t)
+        return req
 
     def schedule_request(self, req: Request, table: int, t: int) -> None:
         """A request starts today and is answered after a delay drawn from ``table``."""
@@ -271,7 +299,8 @@ class PiracyModel(mesa.Model):
         self.agents_by_type[Country].do("work_mla_queue", t)
 
     def requests_due(self, t: int) -> None:
-        """7. Requests answered today: dropped, refused (dual criminality), evidence, or evidence lost."""
+        """7. Requests answered today: dropped, refused (a refused order or voluntary request falls back to MLA),
+        evidence (drawn for identification at once), or evidence lost."""
         w = self.world
         for r in self.request_calendar.pop(t):
             req = self.requests[r]
@@ -282,45 +311,82 @@ class PiracyModel(mesa.Model):
                 req.outcome = OUTCOME_DROPPED
                 continue
             self.today["requests_answered"] += 1
-            if req.kind == KIND_MLA and not self.u(R.GRANT, t, r) < w.open_prob[req.requested]:
+            if self.refused(req, t):
                 req.outcome = OUTCOME_REFUSED
                 self.today["requests_refused"] += 1
+                if req.kind in (KIND_ORDER, KIND_VOLUNTARY):
+                    self.new_request(case, req.server, req.requested, KIND_MLA, t)
+                    self.today["fallbacks"] += 1
                 continue
-            server = self.servers[req.server]
-            if req.preserved or server.bears_evidence(t, int(w.retention[req.requested])):
+            if (req.kind == KIND_MONEY or req.preserved
+                    or self.servers[req.server].bears_evidence(t, int(w.retention[req.requested]))):
                 req.outcome = OUTCOME_EVIDENCE
-                case.evidence += 1
                 self.today["evidence_obtained"] += 1
+                p = w.money_identify_prob if req.kind == KIND_MONEY else w.identify_prob
+                if self.u(R.IDENT, 0, case.id, case.evidence) < p and not case.identified:
+                    case.identified = True
+                    self.today["cases_identified"] += 1
+                case.evidence += 1
             else:
                 req.outcome = OUTCOME_LOST
                 self.today["evidence_lost"] += 1
 
-    def cases_resolve(self, t: int) -> None:
-        """8. Cases with all answers in: identified operators go to arrest (or extradition); others fail."""
+    def refused(self, req: Request, t: int) -> bool:
+        """Whether the requested side refuses: MLA on dual criminality and powers, an order or a voluntary
+        request at the provider's discretion; domestic, JIT and money requests never are."""
         w = self.world
-        for k, case in list(self.evidence_cases.items()):
-            if case.pending == 0:
-                net = self.networks[case.network]
-                identified = any(self.u(R.IDENT, 0, k, i) < w.identify_prob for i in range(case.evidence))
-                if not identified:
-                    self.fail_case(case, "cases_failed_evidence")
-                elif net.home == case.lead:
-                    self.arrest_stage(case, int(w.court_tab[case.lead]), t)
-                elif self.u(R.EXTRADITE, 0, k) < w.extradite_prob[net.home]:
-                    self.arrest_stage(case, int(w.arrest_chan[case.lead, net.home]), t)
-                else:
-                    self.fail_case(case, "cases_failed_haven")
+        if req.kind == KIND_MLA:
+            p = w.grant_prob[req.requested]
+        elif req.kind == KIND_ORDER:
+            p = w.order_compliance[self.servers[req.server].provider]
+        elif req.kind == KIND_VOLUNTARY:
+            p = w.discloses[self.servers[req.server].provider]
+        else:
+            return False
+        return not self.u(R.GRANT, t, req.id) < p
+
+    def cases_resolve(self, t: int) -> None:
+        """8. Ready cases (every answer in, or identified under evidence_rule first) go to the arrest decision
+        or fail for lack of evidence; cases not ready time out."""
+        w = self.world
+        for case in list(self.evidence_cases.values()):
+            ready = case.pending == 0 or (w.evidence_first and case.identified)
+            if ready and case.identified:
+                self.arrest_decision(case, t)
+            elif ready:
+                self.fail_case(case, "cases_failed_evidence")
             elif t - case.opened >= w.case_timeout_days:
                 self.fail_case(case, "cases_timed_out")
+
+    def arrest_decision(self, case: Case, t: int) -> None:
+        """An identified operator: arrest at home, prosecution at home where nationals are not surrendered,
+        or extradition (one draw per operator and requesting country)."""
+        w = self.world
+        net = self.networks[case.network]
+        lead, home = case.lead, net.home
+        if home == lead:
+            self.arrest_stage(case, int(w.court_tab[lead]), t, lead)
+        elif not w.extradites_nationals[home] and not w.surrender_nat[lead, home]:
+            if self.u(R.PROSECUTE, 0, net.idx) < w.prosecute_prob[home]:
+                self.arrest_stage(case, int(w.mla_chan[lead, home]), t, home)
+                self.today["prosecutions_home"] += 1
+            else:
+                self.fail_case(case, "cases_failed_haven")
+        elif self.u(R.EXTRADITE, 0, net.idx, lead) < w.extradite_prob[home]:
+            self.arrest_stage(case, int(w.arrest_chan[lead, home]), t, lead)
+        else:
+            self.fail_case(case, "cases_failed_haven")
 
     def fail_case(self, case: Case, counter: str) -> None:
         """A case fails and closes, counted under ``counter``."""
         self.close_case(case)
         self.today[counter] += 1
 
-    def arrest_stage(self, case: Case, table: int, t: int) -> None:
-        """The operator is identified (and surrendered): arrest after a delay from ``table``."""
+    def arrest_stage(self, case: Case, table: int, t: int, by: int) -> None:
+        """The operator is identified (and surrendered, or prosecuted at home by ``by``): arrest after a delay
+        from ``table``."""
         case.stage = ARRESTING
+        case.arrested_by = by
         case.arrest_due = t + self.draw(table, self.u(R.ARREST_DELAY, 0, case.id))
         del self.evidence_cases[case.id]
         self.arrest_calendar.add(case.arrest_due, case.id)
@@ -333,10 +399,11 @@ class PiracyModel(mesa.Model):
             if case.stage != ARRESTING:
                 continue  # the network quit first: the case closed as moot
             net = self.networks[case.network]
-            joint = net.all_up_servers_within(case.lead)
+            j, u = net.joint_coverage(case.lead)
+            net.arrested_by = case.arrested_by
             self.end_network(net, t, CAUSE_ARREST)
             self.today["arrests"] += 1
-            if self.u(R.SUCCESSOR, 0, net.idx) < (w.successor_prob_joint if joint else w.successor_prob):
+            if self.u(R.SUCCESSOR, 0, net.idx) < w.succ_q[j, u]:
                 self.successor_calendar.add(t + self.draw(w.successor_tab, self.u(R.SUCC_DELAY, 0, net.idx)), net.idx)
 
     def reprovisioning(self, t: int) -> None:
@@ -362,7 +429,8 @@ class PiracyModel(mesa.Model):
         daily = self.datacollector.get_model_vars_dataframe()[list(DAILY_COLUMNS)].astype(np.int64).reset_index(drop=True)
         by_country = frame(self.by_country_rows, ("day",) + w.country_ids)
         networks = frame([[n.idx, n.predecessor, n.born, n.ended, n.cause, n.home, n.market, n.servers_created,
-                           n.takedowns, n.seizures, n.notices, n.cases] for n in self.networks], NETWORK_COLUMNS)
+                           n.takedowns, n.seizures, n.notices, n.cases, n.arrested_by, n.first_case]
+                          for n in self.networks], NETWORK_COLUMNS)
         requests = frame([[r.id, r.case, r.server, r.lead, r.requested, r.kind, r.created, r.started, r.resolved,
                            r.outcome] for r in self.requests], REQUEST_COLUMNS)
         return RunResult(daily, by_country, networks, requests, meta=run_meta(w, self.seed, "mesa"))

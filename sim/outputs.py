@@ -18,10 +18,14 @@ DAILY_COLUMNS = (
     "referrals", "seizures", "quits", "cases_open", "cases_opened", "requests_sent", "mla_backlog",
     "requests_answered", "requests_refused", "evidence_obtained", "evidence_lost", "cases_failed_evidence",
     "cases_failed_haven", "cases_timed_out", "cases_moot", "arrests", "reprovisions",
+    # version 2, appended so version-1 readers keep working
+    "requests_voluntary", "requests_order", "requests_jit", "requests_money", "fallbacks", "cases_identified",
+    "prosecutions_home",
 )
 NETWORK_COLUMNS = (
     "network", "predecessor", "born", "ended", "cause", "home", "market", "servers_created", "takedowns",
     "seizures", "notices", "cases",
+    "arrested_by", "first_case",  # version 2: the arresting country (-1), the day its first case opened (-1)
 )
 REQUEST_COLUMNS = (
     "request", "case", "server", "lead", "requested", "kind", "created", "started", "resolved", "outcome",
@@ -30,7 +34,8 @@ TABLES = ("daily", "servers_by_country", "networks", "requests")
 
 # Codes used in the record tables.
 CAUSE_ALIVE, CAUSE_ARREST, CAUSE_QUIT = 0, 1, 2
-KIND_DOMESTIC, KIND_MLA = 0, 1
+KIND_DOMESTIC, KIND_MLA, KIND_VOLUNTARY, KIND_ORDER, KIND_JIT, KIND_MONEY = 0, 1, 2, 3, 4, 5
+KIND_NAMES = ("domestic", "mla", "voluntary", "order", "jit", "money")
 OUTCOME_OPEN, OUTCOME_EVIDENCE, OUTCOME_REFUSED, OUTCOME_LOST, OUTCOME_DROPPED = 0, 1, 2, 3, 4
 
 
@@ -96,7 +101,7 @@ class RunResult:
 
 
 def run_meta(world: "World", seed: int, engine: str) -> dict[str, Any]:
-    """What identifies a run: scenario name and digest, seed, engine, horizon, countries and havens."""
+    """What identifies a run: scenario name and digest, seed, engine, horizon, warm-up, countries and havens."""
     return {"scenario": world.name, "scenario_digest": world.digest, "seed": int(seed), "engine": engine,
-            "horizon_days": world.horizon, "countries": list(world.country_ids),
+            "horizon_days": world.horizon, "warmup_days": world.warmup, "countries": list(world.country_ids),
             "havens": [c for c, h in zip(world.country_ids, world.haven) if h]}

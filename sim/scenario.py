@@ -16,11 +16,13 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, get_args, get_origin, get_type_hints
 
+import numpy as np
 import yaml
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
 ]
 
 PROVIDER_KINDS = ("mainstream", "offshore", "bulletproof")
+EVIDENCE_RULES = ("all", "first")
+_np_bool = np.bool_
 
 
 class ScenarioError(ValueError):
@@ -122,6 +126,9 @@ class Bloc:
     mla: Delay | None = _f(None, "faster MLA channel between members (replaces the requested country's own)")
     surrender: Delay | None = _f(None, "faster arrest transfer between members (replaces extradition)")
     joint_action: bool = _f(False, "members seize infrastructure together when an operator is arrested")
+    production_orders: Delay | None = _f(None, "members order providers in other members directly (delay to answer)")
+    jit: bool = _f(False, "members form joint investigation teams: evidence through the host's own courts, never refused")
+    surrender_nationals: bool = _f(False, "members surrender their own nationals to each other (no nationality bar)")
 
 
 @dataclass(frozen=True)
@@ -129,17 +136,31 @@ class Country:
     """A jurisdiction: its law, enforcement capacity and the speed of its legal assistance."""
 
     id: str = _f(doc="unique identifier, e.g. an ISO 3166 alpha-3 code")
-    law: float = _f(0.5, "harmonisation 0..1: chance the conduct is criminal and the powers exist", 0, 1)
+    law: float = _f(0.5, "default of criminalises, powers and priority (a version-1 file sets only this)", 0, 1)
+    criminalises: float | None = _f(None, "0..1 the conduct is an offence there (dual criminality); default: law", 0, 1)
+    powers: float | None = _f(None, "0..1 procedural powers to preserve, produce and seize data; default: law", 0, 1)
+    priority: float | None = _f(None, "0..1 willingness to act on piracy; default: law", 0, 1)
     capacity: int = _f(2, "cases it leads at once", 0)
     mla_per_day: int = _f(1, "incoming MLA requests it starts per day", 0)
     mla: Delay = _f(Delay(300, 700), "delay to execute an incoming MLA request")
     court: Delay = _f(Delay(20, 60), "delay of domestic court orders (referrals, domestic requests, arrests)")
     extradition: Delay = _f(Delay(700, 1500), "delay to surrender a suspect to a requesting country")
-    extradites: float = _f(0.5, "chance 0..1 it extradites (times law')", 0, 1)
+    extradites: float = _f(0.5, "chance 0..1 it extradites (times criminalises')", 0, 1)
+    extradites_nationals: bool = _f(True, "it extradites its own nationals (false: a constitutional or statutory bar)")
+    prosecutes_nationals: float = _f(0.0, "chance 0..1 it prosecutes at home a national it will not surrender", 0, 1)
     retention_days: int = _f(180, "days providers there keep logs", 0)
     demand: float = _f(1.0, "weight: where customers and right holders are", 0)
     origin: float = _f(1.0, "weight: where operators live", 0)
     blocs: tuple[str, ...] = _f(doc="blocs it belongs to", default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        # `law` stands for the three legal components a version-1 file could not set apart.
+        for name in _LEGAL_COMPONENTS:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, self.law)
+
+
+_LEGAL_COMPONENTS = ("criminalises", "powers", "priority")
 
 
 @dataclass(frozen=True)
@@ -152,6 +173,9 @@ class Provider:
     compliance: float = _f(0.9, "chance 0..1 it removes a server on a notice", 0, 1)
     notice: Delay = _f(Delay(1, 3), "delay to act on a notice")
     kind: str = _f("mainstream", "label only: mainstream, offshore or bulletproof")
+    discloses: float = _f(0.0, "chance 0..1 it answers a voluntary foreign request for non-content data (0: no such route)", 0, 1)
+    disclosure: Delay = _f(Delay(30, 90), "delay to answer a voluntary request")
+    order_compliance: float = _f(1.0, "chance 0..1 it complies with a production order", 0, 1)
 
 
 @dataclass(frozen=True)
@@ -167,8 +191,9 @@ class Pirates:
     host_size_exponent: float = _f(1.0, "alpha: host choice weight share**alpha", 0)
     risk_aversion: float = _f(0.0, "beta: host choice weight exp(-beta * risk)", 0)
     quit_prob: float = _f(0.01, "chance a network quits per server removed by takedown or seizure", 0, 1)
+    home_in_market: float = _f(0.0, "chance the operator lives in its market country", 0, 1)
     successor_prob: float = _f(0.3, "chance an arrested network is succeeded", 0, 1)
-    successor_prob_joint: float = _f(0.075, "the same when joint action seized all its servers", 0, 1)
+    successor_prob_joint: float = _f(0.075, "the same when joint action reaches all its up servers (pro rata in between)", 0, 1)
     successor: Delay = _f(Delay(60, 180), "delay until a successor starts")
 
 
@@ -178,17 +203,23 @@ class Enforcement:
 
     detect_prob: float = _f(0.02, "chance per up server per day that it is detected (a notice)", 0, 1)
     case_threshold: int = _f(3, "notices before a complaint is filed", 1)
-    identify_prob: float = _f(0.4, "chance each piece of evidence identifies the operator", 0, 1)
+    identify_prob: float = _f(0.4, "chance each piece of server evidence identifies the operator", 0, 1)
+    evidence_rule: str = _f("all", "all: a case waits for every answer; first: it proceeds on the first identifying piece")
+    money_trail_prob: float = _f(0.0, "chance a case finds a domestic payment or reseller trail", 0, 1)
+    money_identify_prob: float = _f(0.5, "chance a money trail identifies the operator", 0, 1)
     case_timeout_days: int = _f(730, "days after which a case still waiting for evidence fails", 1)
-    haven_law_below: float = _f(0.5, "countries with law' below this count as havens in outputs", 0, 1)
+    haven_law_below: float = _f(0.5, "countries with law' = min(criminalises', powers', priority') below this are havens", 0, 1)
 
 
 @dataclass(frozen=True)
 class Policy:
     """The levers, applied by the world compiler; sweeps vary these."""
 
-    harmonization: float = _f(0.0, "h: law' = law + h * (1 - law)", 0, 1)
-    mla_speed: float = _f(1.0, "multiplies every MLA, surrender and extradition median and p90", 0, lo_open=True)
+    harmonization: float = _f(0.0, "h: criminalises and powers move toward 1: x' = x + h * (1 - x)", 0, 1)
+    mla_speed: float = _f(1.0, "multiplies the median and p90 of every formal MLA channel (countries' and blocs' mla)", 0,
+                          lo_open=True)
+    surrender_speed: float = _f(1.0, "multiplies the median and p90 of every extradition and bloc surrender", 0, lo_open=True)
+    priority_floor: float = _f(0.0, "priority' = max(priority, floor)", 0, 1)
     capacity_scale: float = _f(1.0, "capacity' = round(capacity * scale)", 0)
     preservation_everywhere: bool = _f(False, "every pair of countries preserves data on request")
     join: Mapping[str, tuple[str, ...]] = _f(doc="{bloc: [country ids]} extra members (\"*\": every country)",
@@ -202,6 +233,7 @@ class Scenario:
     name: str = _f("scenario", "short name (defaults to the file name)")
     description: str = _f("", "free text")
     horizon_days: int = _f(1095, "T: days simulated", 1)
+    warmup_days: int = _f(0, "days excluded from every metric (outputs still cover every day); below horizon_days", 0)
     seed: int = _f(1, "root seed; a run may override it", 0, 2**64 - 1)
     extends: str | None = _f(None, "optional parent scenario (path relative to this file) whose fields this one changes")
     world: str | None = _f(None, "optional CSV of countries (path relative to the scenario) to start from")
@@ -295,19 +327,22 @@ class _Builder:
 
     def scalar(self, tp: Any, raw: Any, path: str, meta: Mapping[str, Any]) -> Any:
         if tp is bool:
-            if not isinstance(raw, bool):
+            if not isinstance(raw, (bool, _np_bool)):
                 raise self.error(path, "expected true or false", raw)
-            return raw
+            return bool(raw)
         if tp is str:
             if not isinstance(raw, str) or not raw:
                 raise self.error(path, "expected a non-empty string", raw)
             return raw
+        # Samplers (numpy, SALib, EMA Workbench) hand over numpy scalars and integral floats such as 3.0.
+        is_number = isinstance(raw, numbers.Real) and not isinstance(raw, (bool, _np_bool))
         if tp is int:
-            if isinstance(raw, bool) or not isinstance(raw, int):
+            if not is_number or (not isinstance(raw, numbers.Integral) and not (math.isfinite(raw) and float(raw).is_integer())):
                 raise self.error(path, "expected a whole number", raw)
-            value: float = raw
+            value: float = int(raw)
+            raw = value
         elif tp is float:
-            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+            if not is_number or not math.isfinite(raw):
                 raise self.error(path, "expected a number", raw)
             value = float(raw)
         else:  # pragma: no cover - a schema bug, not a user error
@@ -364,6 +399,10 @@ def _check_references(sc: Scenario, b: _Builder) -> None:
             raise b.error(f"providers[{i}].country", "unknown country", p.country)
         if p.kind not in PROVIDER_KINDS:
             raise b.error(f"providers[{i}].kind", f"must be one of {', '.join(PROVIDER_KINDS)}", p.kind)
+    if sc.enforcement.evidence_rule not in EVIDENCE_RULES:
+        raise b.error("enforcement.evidence_rule", f"must be one of {', '.join(EVIDENCE_RULES)}", sc.enforcement.evidence_rule)
+    if sc.warmup_days >= sc.horizon_days:
+        raise b.error("warmup_days", f"must be below horizon_days ({sc.horizon_days})", sc.warmup_days)
     for bloc, members in sc.policy.join.items():
         if bloc not in sc.blocs:
             raise b.error(f"policy.join.{bloc}", "unknown bloc", bloc)
@@ -381,7 +420,9 @@ def _check_references(sc: Scenario, b: _Builder) -> None:
 
 # --------------------------------------------------------------------------------------------- world files
 
-_WORLD_FIELDS = ("law", "capacity", "mla_per_day", "extradites", "retention_days", "demand", "origin")
+_WORLD_FIELDS = ("law", "criminalises", "powers", "priority", "capacity", "mla_per_day", "extradites",
+                 "prosecutes_nationals", "retention_days", "demand", "origin")
+_WORLD_FLAGS = ("extradites_nationals",)
 _WORLD_DELAYS = ("mla", "court", "extradition")
 
 
@@ -432,6 +473,12 @@ def _world_row(row: dict[str, str], where: str, source: str) -> dict[str, Any]:
     for col in _WORLD_FIELDS:
         if row.get(col, "").strip():
             out[col] = num(col)
+    for col in _WORLD_FLAGS:
+        text = (row.get(col) or "").strip().lower()
+        if text:
+            if text not in ("true", "false", "1", "0"):
+                raise ScenarioError(source, f"world {where} column {col}", "expected true or false", text)
+            out[col] = text in ("true", "1")
     for name in _WORLD_DELAYS:
         if row.get(f"{name}_median_days", "").strip():
             out[name] = {"median_days": num(f"{name}_median_days"), "p90_days": num(f"{name}_p90_days")}

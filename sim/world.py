@@ -33,6 +33,7 @@ class World:
     digest: str
     seed: int
     horizon: int
+    warmup: int
     country_ids: tuple[str, ...]
     provider_ids: tuple[str, ...]
     provider_kinds: tuple[str, ...]
@@ -42,22 +43,32 @@ class World:
     notice_tab: np.ndarray        # (P,) int64
     mla_chan: np.ndarray          # (C, C) int64: [lead, requested]
     arrest_chan: np.ndarray       # (C, C) int64: [lead, home]
+    order_chan: np.ndarray        # (C, C) int64: [lead, requested], -1 where no production-order channel
     successor_tab: int
     # countries
-    law: np.ndarray               # (C,) float64: law' after harmonisation
-    open_prob: np.ndarray         # (C,) float64 = grant_prob = seize_prob = law'
-    extradite_prob: np.ndarray    # (C,) float64
+    law: np.ndarray               # (C,) float64: law' = min(crim', pow', prio')
+    open_prob: np.ndarray         # (C,) float64: min(crim', prio'), the lead opens a case
+    grant_prob: np.ndarray        # (C,) float64: min(crim', pow'), an MLA request to it is granted
+    seize_prob: np.ndarray        # (C,) float64: min(pow', prio'), its police act on a referral
+    extradite_prob: np.ndarray    # (C,) float64: extradites * crim'
+    extradites_nationals: np.ndarray  # (C,) int64 (0/1)
+    prosecute_prob: np.ndarray    # (C,) float64: prosecutes_nationals
     haven: np.ndarray             # (C,) int64 (0/1)
     capacity: np.ndarray          # (C,) int64 (after capacity_scale)
     mla_per_day: np.ndarray       # (C,) int64
     retention: np.ndarray         # (C,) int64
     preserve: np.ndarray          # (C, C) int64 (0/1): [lead, requested]
-    joint: np.ndarray             # (C, C) int64 (0/1): [lead, c]
+    joint: np.ndarray             # (C, C) int64 (0/1): [lead, c], same country, joint_action or jit bloc
+    jit: np.ndarray               # (C, C) int64 (0/1): [lead, c] share a bloc with joint investigation teams
+    surrender_nat: np.ndarray     # (C, C) int64 (0/1): [lead, home] share a bloc that surrenders nationals
     home_cum: np.ndarray          # (C,) float64
     market_cum: np.ndarray        # (C,) float64
     # providers
     provider_country: np.ndarray  # (P,) int64
     compliance: np.ndarray        # (P,) float64
+    discloses: np.ndarray         # (P,) float64
+    disclosure_tab: np.ndarray    # (P,) int64
+    order_compliance: np.ndarray  # (P,) float64
     host_cum: np.ndarray          # (P,) float64
     # pirates
     initial_networks: int
@@ -67,12 +78,17 @@ class World:
     servers_per_network: int
     reprovision_prob: float
     quit_prob: float
+    home_in_market: float
     successor_prob: float
     successor_prob_joint: float
+    succ_q: np.ndarray            # (spn + 1, spn + 1) float64: [joint up servers j, up servers u]
     # enforcement
     detect_prob: float
     case_threshold: int
     identify_prob: float
+    evidence_first: int           # 1: evidence_rule first, 0: all
+    money_trail_prob: float
+    money_identify_prob: float
     case_timeout_days: int
 
     @property
@@ -151,10 +167,16 @@ def compile_world(sc: Scenario) -> World:
     countries, providers = sc.countries, sc.providers
     C = len(countries)
     cidx = sc.country_index()
-    speed = pol.mla_speed
     tables = _Tables()
+    h = pol.harmonization
 
-    law = np.array([c.law + pol.harmonization * (1.0 - c.law) for c in countries], dtype=np.float64)
+    crim = np.array([c.criminalises for c in countries], dtype=np.float64)
+    powers = np.array([c.powers for c in countries], dtype=np.float64)
+    prio = np.array([c.priority for c in countries], dtype=np.float64)
+    crim, powers = crim + h * (1.0 - crim), powers + h * (1.0 - powers)
+    prio = np.maximum(prio, pol.priority_floor)
+    law = np.minimum(np.minimum(crim, powers), prio)
+
     members: dict[str, set[int]] = {b: set() for b in sc.blocs}
     for i, c in enumerate(countries):
         for b in c.blocs:
@@ -163,25 +185,36 @@ def compile_world(sc: Scenario) -> World:
         members[b].update(range(C) if "*" in ids else (cidx[x] for x in ids))
     blocs = list(sc.blocs.items())  # file order breaks ties
 
-    def shared(i: int, j: int) -> list[tuple[str, Any]]:
-        return [(name, bloc) for name, bloc in blocs if i in members[name] and j in members[name]]
+    def shared(i: int, j: int) -> list[Any]:
+        return [bloc for name, bloc in blocs if i in members[name] and j in members[name]]
 
-    def channel(i: int, j: int, own: Delay, attr: str) -> int:
-        """The table for a transfer from j to lead i: j's own, or the fastest shared bloc's."""
-        options = [getattr(bloc, attr) for _, bloc in shared(i, j) if getattr(bloc, attr) is not None]
-        best = min(options, key=lambda d: d.median_days) if options else own  # min keeps the first of ties
-        return tables.add(best.scaled(speed))
+    def fastest(i: int, j: int, attr: str) -> Delay | None:
+        """The shared bloc's delay ``attr`` with the smallest median (the first of ties), or None."""
+        options = [getattr(bloc, attr) for bloc in shared(i, j) if getattr(bloc, attr) is not None]
+        return min(options, key=lambda d: d.median_days) if options else None
+
+    def channel(i: int, j: int, own: Delay, attr: str, speed: float) -> int:
+        """The table for a transfer from j to lead i: the fastest shared bloc's, else j's own, scaled by ``speed``."""
+        return tables.add((fastest(i, j, attr) or own).scaled(speed))
+
+    def order(i: int, j: int) -> int:
+        d = fastest(i, j, "production_orders")
+        return -1 if d is None else tables.add(d)
+
+    def pairs(test: Any) -> np.ndarray:
+        return np.array([[int(test(i, j)) for j in range(C)] for i in range(C)], dtype=np.int64).reshape(C, C)
 
     court_tab = np.array([tables.add(c.court) for c in countries], dtype=np.int64)
     notice_tab = np.array([tables.add(p.notice) for p in providers], dtype=np.int64)
-    mla_chan = np.array([[channel(i, j, countries[j].mla, "mla") for j in range(C)] for i in range(C)], dtype=np.int64)
-    arrest_chan = np.array([[channel(i, j, countries[j].extradition, "surrender") for j in range(C)] for i in range(C)],
-                           dtype=np.int64)
+    disclosure_tab = np.array([tables.add(p.disclosure) for p in providers], dtype=np.int64)
+    mla_chan = pairs(lambda i, j: channel(i, j, countries[j].mla, "mla", pol.mla_speed))
+    arrest_chan = pairs(lambda i, j: channel(i, j, countries[j].extradition, "surrender", pol.surrender_speed))
+    order_chan = pairs(order)
     successor_tab = tables.add(pir.successor)
-    preserve = np.array([[int(pol.preservation_everywhere or any(b.preservation for _, b in shared(i, j)))
-                          for j in range(C)] for i in range(C)], dtype=np.int64)
-    joint = np.array([[int(i == j or any(b.joint_action for _, b in shared(i, j))) for j in range(C)] for i in range(C)],
-                     dtype=np.int64)
+    preserve = pairs(lambda i, j: pol.preservation_everywhere or any(b.preservation for b in shared(i, j)))
+    jit = pairs(lambda i, j: any(b.jit for b in shared(i, j)))
+    joint = pairs(lambda i, j: i == j or any(b.joint_action or b.jit for b in shared(i, j)))
+    surrender_nat = pairs(lambda i, j: any(b.surrender_nationals for b in shared(i, j)))
 
     provider_country = np.array([cidx[p.country] for p in providers], dtype=np.int64)
     compliance = np.array([p.compliance for p in providers], dtype=np.float64)
@@ -192,12 +225,18 @@ def compile_world(sc: Scenario) -> World:
     Kc = pir.market_capacity
     entry_q = np.array([pir.entry_per_day * max(0.0, 1.0 - a / Kc) / pir.entry_slots for a in range(Kc + 1)],
                        dtype=np.float64)
+    spn = pir.servers_per_network
+    j, u = np.meshgrid(np.arange(spn + 1), np.arange(spn + 1), indexing="ij")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        succ_q = np.where(u > 0, pir.successor_prob - (pir.successor_prob - pir.successor_prob_joint) * j / np.maximum(u, 1),
+                          pir.successor_prob_joint)
 
     return World(
         name=sc.name,
         digest=sc.digest(),
         seed=sc.seed,
         horizon=sc.horizon_days,
+        warmup=sc.warmup_days,
         country_ids=tuple(c.id for c in countries),
         provider_ids=tuple(p.id for p in providers),
         provider_kinds=tuple(p.kind for p in providers),
@@ -206,33 +245,48 @@ def compile_world(sc: Scenario) -> World:
         notice_tab=notice_tab,
         mla_chan=mla_chan,
         arrest_chan=arrest_chan,
+        order_chan=order_chan,
         successor_tab=successor_tab,
         law=law,
-        open_prob=law.copy(),
-        extradite_prob=np.array([c.extradites for c in countries], dtype=np.float64) * law,
+        open_prob=np.minimum(crim, prio),
+        grant_prob=np.minimum(crim, powers),
+        seize_prob=np.minimum(powers, prio),
+        extradite_prob=np.array([c.extradites for c in countries], dtype=np.float64) * crim,
+        extradites_nationals=np.array([c.extradites_nationals for c in countries], dtype=np.int64),
+        prosecute_prob=np.array([c.prosecutes_nationals for c in countries], dtype=np.float64),
         haven=(law < enf.haven_law_below).astype(np.int64),
         capacity=np.array([int(np.rint(c.capacity * pol.capacity_scale)) for c in countries], dtype=np.int64),
         mla_per_day=np.array([c.mla_per_day for c in countries], dtype=np.int64),
         retention=np.array([c.retention_days for c in countries], dtype=np.int64),
         preserve=preserve,
         joint=joint,
+        jit=jit,
+        surrender_nat=surrender_nat,
         home_cum=cumulative(np.array([c.origin for c in countries])),
         market_cum=cumulative(np.array([c.demand for c in countries])),
         provider_country=provider_country,
         compliance=compliance,
+        discloses=np.array([p.discloses for p in providers], dtype=np.float64),
+        disclosure_tab=disclosure_tab,
+        order_compliance=np.array([p.order_compliance for p in providers], dtype=np.float64),
         host_cum=cumulative(host_w),
         initial_networks=pir.initial_networks,
         entry_slots=pir.entry_slots,
         market_capacity=Kc,
         entry_q=entry_q,
-        servers_per_network=pir.servers_per_network,
+        servers_per_network=spn,
         reprovision_prob=pir.reprovision_prob,
         quit_prob=pir.quit_prob,
+        home_in_market=pir.home_in_market,
         successor_prob=pir.successor_prob,
         successor_prob_joint=pir.successor_prob_joint,
+        succ_q=succ_q.astype(np.float64),
         detect_prob=enf.detect_prob,
         case_threshold=enf.case_threshold,
         identify_prob=enf.identify_prob,
+        evidence_first=int(enf.evidence_rule == "first"),
+        money_trail_prob=enf.money_trail_prob,
+        money_identify_prob=enf.money_identify_prob,
         case_timeout_days=enf.case_timeout_days,
     )
 
