@@ -42,6 +42,9 @@ cdef enum:
     SUCCESSOR = 17
     SUCC_DELAY = 18
     REPROVISION = 19
+    RESIDENCE = 20
+    MONEY = 21
+    PROSECUTE = 22
 
 cdef enum:
     K_TABLE = 1000
@@ -73,7 +76,14 @@ cdef enum:
     D_CASES_MOOT = 22
     D_ARRESTS = 23
     D_REPROVISIONS = 24
-    N_DAILY = 25
+    D_REQUESTS_VOLUNTARY = 25
+    D_REQUESTS_ORDER = 26
+    D_REQUESTS_JIT = 27
+    D_REQUESTS_MONEY = 28
+    D_FALLBACKS = 29
+    D_CASES_IDENTIFIED = 30
+    D_PROSECUTIONS_HOME = 31
+    N_DAILY = 32
 
 # Codes (sim.outputs / sim.agents)
 cdef enum:
@@ -85,6 +95,11 @@ cdef enum:
     ST_CLOSED = 2
     KIND_DOMESTIC = 0
     KIND_MLA = 1
+    KIND_VOLUNTARY = 2
+    KIND_ORDER = 3
+    KIND_JIT = 4
+    KIND_MONEY = 5
+    N_NET_COLS = 14
     OUT_OPEN = 0
     OUT_EVIDENCE = 1
     OUT_REFUSED = 2
@@ -95,7 +110,8 @@ _DAILY_ORDER = ("day", "networks", "servers_up", "servers_up_haven", "entries", 
                 "takedowns", "referrals", "seizures", "quits", "cases_open", "cases_opened", "requests_sent",
                 "mla_backlog", "requests_answered", "requests_refused", "evidence_obtained", "evidence_lost",
                 "cases_failed_evidence", "cases_failed_haven", "cases_timed_out", "cases_moot", "arrests",
-                "reprovisions")
+                "reprovisions", "requests_voluntary", "requests_order", "requests_jit", "requests_money", "fallbacks",
+                "cases_identified", "prosecutions_home")
 if _DAILY_ORDER != tuple(DAILY_COLUMNS):  # the D_* indices above must follow the table's column order
     raise ImportError("cyext.engine daily columns are out of step with sim.outputs.DAILY_COLUMNS")
 
@@ -139,8 +155,13 @@ cdef inline int64_t pick(const double* cum, int64_t n, double u) noexcept nogil:
     return lo
 
 
-cdef int64_t* regrow(int64_t* p, int64_t cap) noexcept nogil:
-    return <int64_t*>realloc(p, cap * sizeof(int64_t))
+cdef int regrow(int64_t** p, int64_t cap) noexcept nogil:
+    """Grow ``*p`` to ``cap`` entries; on failure ``*p`` is left as it was (still valid) and -1 returned."""
+    cdef int64_t* q = <int64_t*>realloc(p[0], cap * sizeof(int64_t))
+    if q == NULL:
+        return -1
+    p[0] = q
+    return 0
 
 
 cdef const int64_t* i64(object arr, list keep) except NULL:
@@ -164,26 +185,37 @@ cdef class Engine:
 
     # world
     cdef uint64_t mixed_seed  # mix(seed): the first round of every draw
-    cdef int64_t T, C, P, S, Kcap, spn, threshold, timeout, succ_tab
-    cdef double detect_p, reprov_p, quit_p, succ_p, succ_pj, ident_p
+    cdef int64_t T, C, P, S, Kcap, spn, threshold, timeout, succ_tab, evidence_first
+    cdef double detect_p, reprov_p, quit_p, ident_p, home_in_market, money_p, money_ident_p
     cdef const int64_t* delays
     cdef const int64_t* court_tab
     cdef const int64_t* notice_tab
     cdef const int64_t* mla_chan
     cdef const int64_t* arrest_chan
+    cdef const int64_t* order_chan
     cdef const double* open_prob
+    cdef const double* grant_prob
+    cdef const double* seize_prob
     cdef const double* extradite_prob
+    cdef const int64_t* extradites_nationals
+    cdef const double* prosecute_prob
     cdef const int64_t* haven
     cdef const int64_t* capacity
     cdef const int64_t* mla_per_day
     cdef const int64_t* retention
     cdef const int64_t* preserve
     cdef const int64_t* joint
+    cdef const int64_t* jit
+    cdef const int64_t* surrender_nat
+    cdef const double* succ_q
     cdef const double* home_cum
     cdef const double* market_cum
     cdef const double* host_cum
     cdef const int64_t* prov_country
     cdef const double* compliance
+    cdef const double* discloses
+    cdef const int64_t* disclosure_tab
+    cdef const double* order_compliance
     cdef const double* entry_q
     cdef list keep
 
@@ -213,6 +245,8 @@ cdef class Engine:
     cdef int64_t* net_first
     cdef int64_t* net_last
     cdef int64_t* net_succ_next
+    cdef int64_t* net_arrested_by
+    cdef int64_t* net_first_case
 
     # servers
     cdef int64_t n_srv, cap_srv
@@ -236,6 +270,8 @@ cdef class Engine:
     cdef int64_t* case_stage
     cdef int64_t* case_pending
     cdef int64_t* case_evidence
+    cdef int64_t* case_identified
+    cdef int64_t* case_arrested_by
     cdef int64_t* case_arrest_next
 
     # requests
@@ -285,25 +321,37 @@ cdef class Engine:
         self.S, self.Kcap, self.spn = w.entry_slots, w.market_capacity, w.servers_per_network
         self.threshold, self.timeout, self.succ_tab = w.case_threshold, w.case_timeout_days, w.successor_tab
         self.detect_p, self.reprov_p, self.quit_p = w.detect_prob, w.reprovision_prob, w.quit_prob
-        self.succ_p, self.succ_pj, self.ident_p = w.successor_prob, w.successor_prob_joint, w.identify_prob
+        self.ident_p, self.home_in_market, self.evidence_first = w.identify_prob, w.home_in_market, w.evidence_first
+        self.money_p, self.money_ident_p = w.money_trail_prob, w.money_identify_prob
         self.delays = i64(w.delays, self.keep)
         self.court_tab = i64(w.court_tab, self.keep)
         self.notice_tab = i64(w.notice_tab, self.keep)
         self.mla_chan = i64(w.mla_chan, self.keep)
         self.arrest_chan = i64(w.arrest_chan, self.keep)
+        self.order_chan = i64(w.order_chan, self.keep)
         self.open_prob = f64(w.open_prob, self.keep)
+        self.grant_prob = f64(w.grant_prob, self.keep)
+        self.seize_prob = f64(w.seize_prob, self.keep)
         self.extradite_prob = f64(w.extradite_prob, self.keep)
+        self.extradites_nationals = i64(w.extradites_nationals, self.keep)
+        self.prosecute_prob = f64(w.prosecute_prob, self.keep)
         self.haven = i64(w.haven, self.keep)
         self.capacity = i64(w.capacity, self.keep)
         self.mla_per_day = i64(w.mla_per_day, self.keep)
         self.retention = i64(w.retention, self.keep)
         self.preserve = i64(w.preserve, self.keep)
         self.joint = i64(w.joint, self.keep)
+        self.jit = i64(w.jit, self.keep)
+        self.surrender_nat = i64(w.surrender_nat, self.keep)
+        self.succ_q = f64(w.succ_q, self.keep)
         self.home_cum = f64(w.home_cum, self.keep)
         self.market_cum = f64(w.market_cum, self.keep)
         self.host_cum = f64(w.host_cum, self.keep)
         self.prov_country = i64(w.provider_country, self.keep)
         self.compliance = f64(w.compliance, self.keep)
+        self.discloses = f64(w.discloses, self.keep)
+        self.disclosure_tab = i64(w.disclosure_tab, self.keep)
+        self.order_compliance = f64(w.order_compliance, self.keep)
         self.entry_q = f64(w.entry_q, self.keep)
 
         cdef int64_t C = self.C, T = self.T, i
@@ -351,12 +399,14 @@ cdef class Engine:
         free(self.net_home); free(self.net_market); free(self.net_pred); free(self.net_born); free(self.net_ended)
         free(self.net_cause); free(self.net_nsc); free(self.net_case); free(self.net_nup); free(self.net_created)
         free(self.net_takedowns); free(self.net_seizures); free(self.net_notices); free(self.net_cases)
-        free(self.net_first); free(self.net_last); free(self.net_succ_next)
+        free(self.net_first); free(self.net_last); free(self.net_succ_next); free(self.net_arrested_by)
+        free(self.net_first_case)
         free(self.srv_net); free(self.srv_prov); free(self.srv_country); free(self.srv_up); free(self.srv_removed)
         free(self.srv_seized); free(self.srv_notice_due); free(self.srv_seize_due); free(self.srv_sibling)
         free(self.srv_notice_next); free(self.srv_seize_next)
         free(self.case_net); free(self.case_lead); free(self.case_opened); free(self.case_stage)
-        free(self.case_pending); free(self.case_evidence); free(self.case_arrest_next)
+        free(self.case_pending); free(self.case_evidence); free(self.case_identified); free(self.case_arrested_by)
+        free(self.case_arrest_next)
         free(self.req_case); free(self.req_server); free(self.req_lead); free(self.req_requested)
         free(self.req_kind); free(self.req_created); free(self.req_started); free(self.req_resolved)
         free(self.req_preserved); free(self.req_outcome); free(self.req_due_next); free(self.req_queue_next)
@@ -364,87 +414,53 @@ cdef class Engine:
 
     # ------------------------------------------------------------------ growth (structure of arrays)
 
+    # Each grow_* leaves every array valid (grown or not) and updates the capacity only when all grew, so a
+    # failed allocation is reported (``failed``, then MemoryError) and never written past.
+
     cdef int grow_networks(self, int64_t cap) noexcept nogil:
-        self.net_home = regrow(self.net_home, cap)
-        self.net_market = regrow(self.net_market, cap)
-        self.net_pred = regrow(self.net_pred, cap)
-        self.net_born = regrow(self.net_born, cap)
-        self.net_ended = regrow(self.net_ended, cap)
-        self.net_cause = regrow(self.net_cause, cap)
-        self.net_nsc = regrow(self.net_nsc, cap)
-        self.net_case = regrow(self.net_case, cap)
-        self.net_nup = regrow(self.net_nup, cap)
-        self.net_created = regrow(self.net_created, cap)
-        self.net_takedowns = regrow(self.net_takedowns, cap)
-        self.net_seizures = regrow(self.net_seizures, cap)
-        self.net_notices = regrow(self.net_notices, cap)
-        self.net_cases = regrow(self.net_cases, cap)
-        self.net_first = regrow(self.net_first, cap)
-        self.net_last = regrow(self.net_last, cap)
-        self.net_succ_next = regrow(self.net_succ_next, cap)
-        self.cap_net = cap
-        if (self.net_home == NULL or self.net_market == NULL or self.net_pred == NULL or self.net_born == NULL
-                or self.net_ended == NULL or self.net_cause == NULL or self.net_nsc == NULL or self.net_case == NULL
-                or self.net_nup == NULL or self.net_created == NULL or self.net_takedowns == NULL
-                or self.net_seizures == NULL or self.net_notices == NULL or self.net_cases == NULL
-                or self.net_first == NULL or self.net_last == NULL or self.net_succ_next == NULL):
+        if (regrow(&self.net_home, cap) or regrow(&self.net_market, cap) or regrow(&self.net_pred, cap)
+                or regrow(&self.net_born, cap) or regrow(&self.net_ended, cap) or regrow(&self.net_cause, cap)
+                or regrow(&self.net_nsc, cap) or regrow(&self.net_case, cap) or regrow(&self.net_nup, cap)
+                or regrow(&self.net_created, cap) or regrow(&self.net_takedowns, cap)
+                or regrow(&self.net_seizures, cap) or regrow(&self.net_notices, cap) or regrow(&self.net_cases, cap)
+                or regrow(&self.net_first, cap) or regrow(&self.net_last, cap) or regrow(&self.net_succ_next, cap)
+                or regrow(&self.net_arrested_by, cap) or regrow(&self.net_first_case, cap)):
             self.failed = 1
-        return self.failed
+            return 1
+        self.cap_net = cap
+        return 0
 
     cdef int grow_servers(self, int64_t cap) noexcept nogil:
-        self.srv_net = regrow(self.srv_net, cap)
-        self.srv_prov = regrow(self.srv_prov, cap)
-        self.srv_country = regrow(self.srv_country, cap)
-        self.srv_up = regrow(self.srv_up, cap)
-        self.srv_removed = regrow(self.srv_removed, cap)
-        self.srv_seized = regrow(self.srv_seized, cap)
-        self.srv_notice_due = regrow(self.srv_notice_due, cap)
-        self.srv_seize_due = regrow(self.srv_seize_due, cap)
-        self.srv_sibling = regrow(self.srv_sibling, cap)
-        self.srv_notice_next = regrow(self.srv_notice_next, cap)
-        self.srv_seize_next = regrow(self.srv_seize_next, cap)
-        self.cap_srv = cap
-        if (self.srv_net == NULL or self.srv_prov == NULL or self.srv_country == NULL or self.srv_up == NULL
-                or self.srv_removed == NULL or self.srv_seized == NULL or self.srv_notice_due == NULL
-                or self.srv_seize_due == NULL or self.srv_sibling == NULL or self.srv_notice_next == NULL
-                or self.srv_seize_next == NULL):
+        if (regrow(&self.srv_net, cap) or regrow(&self.srv_prov, cap) or regrow(&self.srv_country, cap)
+                or regrow(&self.srv_up, cap) or regrow(&self.srv_removed, cap) or regrow(&self.srv_seized, cap)
+                or regrow(&self.srv_notice_due, cap) or regrow(&self.srv_seize_due, cap)
+                or regrow(&self.srv_sibling, cap) or regrow(&self.srv_notice_next, cap)
+                or regrow(&self.srv_seize_next, cap)):
             self.failed = 1
-        return self.failed
+            return 1
+        self.cap_srv = cap
+        return 0
 
     cdef int grow_cases(self, int64_t cap) noexcept nogil:
-        self.case_net = regrow(self.case_net, cap)
-        self.case_lead = regrow(self.case_lead, cap)
-        self.case_opened = regrow(self.case_opened, cap)
-        self.case_stage = regrow(self.case_stage, cap)
-        self.case_pending = regrow(self.case_pending, cap)
-        self.case_evidence = regrow(self.case_evidence, cap)
-        self.case_arrest_next = regrow(self.case_arrest_next, cap)
-        self.cap_case = cap
-        if (self.case_net == NULL or self.case_lead == NULL or self.case_opened == NULL or self.case_stage == NULL
-                or self.case_pending == NULL or self.case_evidence == NULL or self.case_arrest_next == NULL):
+        if (regrow(&self.case_net, cap) or regrow(&self.case_lead, cap) or regrow(&self.case_opened, cap)
+                or regrow(&self.case_stage, cap) or regrow(&self.case_pending, cap) or regrow(&self.case_evidence, cap)
+                or regrow(&self.case_identified, cap) or regrow(&self.case_arrested_by, cap)
+                or regrow(&self.case_arrest_next, cap)):
             self.failed = 1
-        return self.failed
+            return 1
+        self.cap_case = cap
+        return 0
 
     cdef int grow_requests(self, int64_t cap) noexcept nogil:
-        self.req_case = regrow(self.req_case, cap)
-        self.req_server = regrow(self.req_server, cap)
-        self.req_lead = regrow(self.req_lead, cap)
-        self.req_requested = regrow(self.req_requested, cap)
-        self.req_kind = regrow(self.req_kind, cap)
-        self.req_created = regrow(self.req_created, cap)
-        self.req_started = regrow(self.req_started, cap)
-        self.req_resolved = regrow(self.req_resolved, cap)
-        self.req_preserved = regrow(self.req_preserved, cap)
-        self.req_outcome = regrow(self.req_outcome, cap)
-        self.req_due_next = regrow(self.req_due_next, cap)
-        self.req_queue_next = regrow(self.req_queue_next, cap)
-        self.cap_req = cap
-        if (self.req_case == NULL or self.req_server == NULL or self.req_lead == NULL or self.req_requested == NULL
-                or self.req_kind == NULL or self.req_created == NULL or self.req_started == NULL
-                or self.req_resolved == NULL or self.req_preserved == NULL or self.req_outcome == NULL
-                or self.req_due_next == NULL or self.req_queue_next == NULL):
+        if (regrow(&self.req_case, cap) or regrow(&self.req_server, cap) or regrow(&self.req_lead, cap)
+                or regrow(&self.req_requested, cap) or regrow(&self.req_kind, cap) or regrow(&self.req_created, cap)
+                or regrow(&self.req_started, cap) or regrow(&self.req_resolved, cap)
+                or regrow(&self.req_preserved, cap) or regrow(&self.req_outcome, cap)
+                or regrow(&self.req_due_next, cap) or regrow(&self.req_queue_next, cap)):
             self.failed = 1
-        return self.failed
+            return 1
+        self.cap_req = cap
+        return 0
 
     # ------------------------------------------------------------------ helpers shared by the phases
 
@@ -477,8 +493,11 @@ cdef class Engine:
         if n == self.cap_net and self.grow_networks(self.cap_net * 2):
             return -1
         if pred < 0:
-            self.net_home[n] = pick(self.home_cum, self.C, self.u(HOME, 0, n, 0))
             self.net_market[n] = pick(self.market_cum, self.C, self.u(MARKET, 0, n, 0))
+            if self.u(RESIDENCE, 0, n, 0) < self.home_in_market:
+                self.net_home[n] = self.net_market[n]
+            else:
+                self.net_home[n] = pick(self.home_cum, self.C, self.u(HOME, 0, n, 0))
         else:
             self.net_home[n] = self.net_home[pred]
             self.net_market[n] = self.net_market[pred]
@@ -496,6 +515,8 @@ cdef class Engine:
         self.net_cases[n] = 0
         self.net_first[n] = -1
         self.net_last[n] = -1
+        self.net_arrested_by[n] = -1
+        self.net_first_case[n] = -1
         self.n_net += 1
         self.n_live += 1
         if vec_push(&self.live_list, n):
@@ -566,7 +587,7 @@ cdef class Engine:
                 self.row[D_CASES_MOOT] += 1
 
     cdef void open_case(self, int64_t n, int64_t lead, int64_t t) noexcept nogil:
-        cdef int64_t k = self.n_case, s, host, r
+        cdef int64_t k = self.n_case, s, host, p, pair
         if k == self.cap_case and self.grow_cases(self.cap_case * 2):
             return
         self.case_net[k] = n
@@ -575,6 +596,8 @@ cdef class Engine:
         self.case_stage[k] = ST_EVIDENCE
         self.case_pending[k] = 0
         self.case_evidence[k] = 0
+        self.case_identified[k] = 0
+        self.case_arrested_by[k] = -1
         self.n_case += 1
         if vec_push(&self.evidence_list, k):
             self.failed = 1
@@ -583,42 +606,70 @@ cdef class Engine:
         self.n_cases_open += 1
         self.net_case[n] = k
         self.net_cases[n] += 1
+        if self.net_first_case[n] == -1:
+            self.net_first_case[n] = t
         self.row[D_CASES_OPENED] += 1
         s = self.net_first[n]
         while s != -1:
             host = self.srv_country[s]
             if self.bears_evidence(s, t, self.retention[host]):
-                r = self.n_req
-                if r == self.cap_req and self.grow_requests(self.cap_req * 2):
-                    return
-                self.n_req += 1
-                self.req_case[r] = k
-                self.req_server[r] = s
-                self.req_lead[r] = lead
-                self.req_requested[r] = host
-                self.req_created[r] = t
-                self.req_started[r] = -1
-                self.req_resolved[r] = -1
-                self.req_outcome[r] = OUT_OPEN
-                self.case_pending[k] += 1
-                self.row[D_REQUESTS_SENT] += 1
+                p = self.srv_prov[s]
+                pair = lead * self.C + host
                 if host == lead:
-                    self.req_kind[r] = KIND_DOMESTIC
-                    self.req_preserved[r] = 0
-                    self.req_started[r] = t
-                    self.schedule_request(r, self.court_tab[lead], t)
+                    self.new_request(k, s, host, KIND_DOMESTIC, t, self.court_tab[lead])
+                elif self.jit[pair]:
+                    self.new_request(k, s, host, KIND_JIT, t, self.court_tab[host])
+                elif self.order_chan[pair] >= 0:
+                    self.new_request(k, s, host, KIND_ORDER, t, self.order_chan[pair])
+                elif self.discloses[p] > 0:
+                    self.new_request(k, s, host, KIND_VOLUNTARY, t, self.disclosure_tab[p])
                 else:
-                    self.req_kind[r] = KIND_MLA
-                    self.req_preserved[r] = self.preserve[lead * self.C + host]
-                    self.req_queue_next[r] = -1
-                    if self.q_tail[host] == -1:
-                        self.q_head[host] = r
-                    else:
-                        self.req_queue_next[self.q_tail[host]] = r
-                    self.q_tail[host] = r
-                    self.q_len[host] += 1
-                    self.backlog += 1
+                    self.new_request(k, s, host, KIND_MLA, t, -1)
             s = self.srv_sibling[s]
+        if self.u(MONEY, 0, k, 0) < self.money_p:
+            self.new_request(k, -1, lead, KIND_MONEY, t, self.court_tab[lead])
+
+    cdef void new_request(self, int64_t k, int64_t s, int64_t requested, int64_t kind, int64_t t,
+                          int64_t table) noexcept nogil:
+        """A request of ``kind``: MLA joins the requested country's queue, any other starts today."""
+        cdef int64_t r = self.n_req, lead = self.case_lead[k]
+        if r == self.cap_req and self.grow_requests(self.cap_req * 2):
+            return
+        self.n_req += 1
+        self.req_case[r] = k
+        self.req_server[r] = s
+        self.req_lead[r] = lead
+        self.req_requested[r] = requested
+        self.req_kind[r] = kind
+        self.req_created[r] = t
+        self.req_started[r] = -1
+        self.req_resolved[r] = -1
+        self.req_outcome[r] = OUT_OPEN
+        self.req_preserved[r] = (self.preserve[lead * self.C + requested]
+                                 if kind == KIND_MLA or kind == KIND_VOLUNTARY or kind == KIND_ORDER or kind == KIND_JIT
+                                 else 0)
+        self.case_pending[k] += 1
+        self.row[D_REQUESTS_SENT] += 1
+        if kind == KIND_VOLUNTARY:
+            self.row[D_REQUESTS_VOLUNTARY] += 1
+        elif kind == KIND_ORDER:
+            self.row[D_REQUESTS_ORDER] += 1
+        elif kind == KIND_JIT:
+            self.row[D_REQUESTS_JIT] += 1
+        elif kind == KIND_MONEY:
+            self.row[D_REQUESTS_MONEY] += 1
+        if kind == KIND_MLA:
+            self.req_queue_next[r] = -1
+            if self.q_tail[requested] == -1:
+                self.q_head[requested] = r
+            else:
+                self.req_queue_next[self.q_tail[requested]] = r
+            self.q_tail[requested] = r
+            self.q_len[requested] += 1
+            self.backlog += 1
+        else:
+            self.req_started[r] = t
+            self.schedule_request(r, table, t)
 
     cdef inline void schedule_request(self, int64_t r, int64_t table, int64_t t) noexcept nogil:
         cdef int64_t due = t + self.draw(table, self.u(REQ_DELAY, t, r, 0))
@@ -696,7 +747,7 @@ cdef class Engine:
                 self.row[D_TAKEDOWNS] += 1
                 self.net_takedowns[self.srv_net[s]] += 1
                 self.quit_check(s, t)
-            elif self.u(SEIZE, t, s, 0) < self.open_prob[c]:
+            elif self.u(SEIZE, t, s, 0) < self.seize_prob[c]:
                 self.srv_seize_due[s] = t + self.draw(self.court_tab[c], self.u(COURT_DELAY, t, s, 0))
                 self.cal_add(self.cal_seize, self.srv_seize_next, self.srv_seize_due[s], s)
                 self.row[D_REFERRALS] += 1
@@ -751,7 +802,8 @@ cdef class Engine:
                 self.schedule_request(r, self.mla_chan[self.req_lead[r] * self.C + c], t)
 
     cdef void requests_due(self, int64_t t) noexcept nogil:
-        cdef int64_t i, r, k, c
+        cdef int64_t i, r, k, c, kind
+        cdef double p
         self.cal_pop(self.cal_request, self.req_due_next, t)
         for i in range(self.due.n):
             r = self.due.data[i]
@@ -763,43 +815,52 @@ cdef class Engine:
                 continue
             self.row[D_REQUESTS_ANSWERED] += 1
             c = self.req_requested[r]
-            if self.req_kind[r] == KIND_MLA and not self.u(GRANT, t, r, 0) < self.open_prob[c]:
+            kind = self.req_kind[r]
+            if self.refused(r, kind, c, t):
                 self.req_outcome[r] = OUT_REFUSED
                 self.row[D_REQUESTS_REFUSED] += 1
+                if kind == KIND_ORDER or kind == KIND_VOLUNTARY:
+                    self.new_request(k, self.req_server[r], c, KIND_MLA, t, -1)
+                    self.row[D_FALLBACKS] += 1
                 continue
-            if self.req_preserved[r] or self.bears_evidence(self.req_server[r], t, self.retention[c]):
+            if (kind == KIND_MONEY or self.req_preserved[r]
+                    or self.bears_evidence(self.req_server[r], t, self.retention[c])):
                 self.req_outcome[r] = OUT_EVIDENCE
-                self.case_evidence[k] += 1
                 self.row[D_EVIDENCE_OBTAINED] += 1
+                p = self.money_ident_p if kind == KIND_MONEY else self.ident_p
+                if self.u(IDENT, 0, k, self.case_evidence[k]) < p and not self.case_identified[k]:
+                    self.case_identified[k] = 1
+                    self.row[D_CASES_IDENTIFIED] += 1
+                self.case_evidence[k] += 1
             else:
                 self.req_outcome[r] = OUT_LOST
                 self.row[D_EVIDENCE_LOST] += 1
 
+    cdef inline bint refused(self, int64_t r, int64_t kind, int64_t c, int64_t t) noexcept nogil:
+        cdef double p
+        if kind == KIND_MLA:
+            p = self.grant_prob[c]
+        elif kind == KIND_ORDER:
+            p = self.order_compliance[self.srv_prov[self.req_server[r]]]
+        elif kind == KIND_VOLUNTARY:
+            p = self.discloses[self.srv_prov[self.req_server[r]]]
+        else:
+            return False
+        return not self.u(GRANT, t, r, 0) < p
+
     cdef void cases_resolve(self, int64_t t) noexcept nogil:
-        cdef int64_t i, j, k, n, lead, home, keep = 0
-        cdef bint identified
+        cdef int64_t i, k, keep = 0
+        cdef bint ready
         cdef int64_t* ids = self.evidence_list.data
         for i in range(self.evidence_list.n):
             k = ids[i]
             if self.case_stage[k] != ST_EVIDENCE:
                 continue  # closed since the last pass
-            if self.case_pending[k] == 0:
-                n = self.case_net[k]
-                lead = self.case_lead[k]
-                home = self.net_home[n]
-                identified = False
-                for j in range(self.case_evidence[k]):
-                    if self.u(IDENT, 0, k, j) < self.ident_p:
-                        identified = True
-                        break
-                if not identified:
-                    self.fail_case(k, D_CASES_FAILED_EVIDENCE)
-                elif home == lead:
-                    self.arrest_stage(k, self.court_tab[lead], t)
-                elif self.u(EXTRADITE, 0, k, 0) < self.extradite_prob[home]:
-                    self.arrest_stage(k, self.arrest_chan[lead * self.C + home], t)
-                else:
-                    self.fail_case(k, D_CASES_FAILED_HAVEN)
+            ready = self.case_pending[k] == 0 or (self.evidence_first and self.case_identified[k])
+            if ready and self.case_identified[k]:
+                self.arrest_decision(k, t)
+            elif ready:
+                self.fail_case(k, D_CASES_FAILED_EVIDENCE)
             elif t - self.case_opened[k] >= self.timeout:
                 self.fail_case(k, D_CASES_TIMED_OUT)
             if self.case_stage[k] == ST_EVIDENCE:
@@ -807,17 +868,33 @@ cdef class Engine:
                 keep += 1
         self.evidence_list.n = keep
 
+    cdef void arrest_decision(self, int64_t k, int64_t t) noexcept nogil:
+        cdef int64_t n = self.case_net[k], lead = self.case_lead[k]
+        cdef int64_t home = self.net_home[n]
+        if home == lead:
+            self.arrest_stage(k, self.court_tab[lead], t, lead)
+        elif not self.extradites_nationals[home] and not self.surrender_nat[lead * self.C + home]:
+            if self.u(PROSECUTE, 0, n, 0) < self.prosecute_prob[home]:
+                self.arrest_stage(k, self.mla_chan[lead * self.C + home], t, home)
+                self.row[D_PROSECUTIONS_HOME] += 1
+            else:
+                self.fail_case(k, D_CASES_FAILED_HAVEN)
+        elif self.u(EXTRADITE, 0, n, lead) < self.extradite_prob[home]:
+            self.arrest_stage(k, self.arrest_chan[lead * self.C + home], t, lead)
+        else:
+            self.fail_case(k, D_CASES_FAILED_HAVEN)
+
     cdef inline void fail_case(self, int64_t k, int64_t counter) noexcept nogil:
         self.close_case(k)
         self.row[counter] += 1
 
-    cdef inline void arrest_stage(self, int64_t k, int64_t table, int64_t t) noexcept nogil:
+    cdef inline void arrest_stage(self, int64_t k, int64_t table, int64_t t, int64_t by) noexcept nogil:
         self.case_stage[k] = ST_ARRESTING
+        self.case_arrested_by[k] = by
         self.cal_add(self.cal_arrest, self.case_arrest_next, t + self.draw(table, self.u(ARREST_DELAY, 0, k, 0)), k)
 
     cdef void arrests_due(self, int64_t t) noexcept nogil:
-        cdef int64_t i, k, n, lead, s, due
-        cdef bint joint
+        cdef int64_t i, k, n, lead, s, due, j, up
         self.cal_pop(self.cal_arrest, self.case_arrest_next, t)
         for i in range(self.due.n):
             k = self.due.data[i]
@@ -825,16 +902,18 @@ cdef class Engine:
                 continue  # the network quit first: the case closed as moot
             n = self.case_net[k]
             lead = self.case_lead[k]
-            joint = True
+            j = 0
+            up = 0
             s = self.net_first[n]
             while s != -1:
-                if self.srv_up[s] and not self.joint[lead * self.C + self.srv_country[s]]:
-                    joint = False
-                    break
+                if self.srv_up[s]:
+                    up += 1
+                    j += self.joint[lead * self.C + self.srv_country[s]]
                 s = self.srv_sibling[s]
+            self.net_arrested_by[n] = self.case_arrested_by[k]
             self.end_network(n, t, CAUSE_ARREST)
             self.row[D_ARRESTS] += 1
-            if self.u(SUCCESSOR, 0, n, 0) < (self.succ_pj if joint else self.succ_p):
+            if self.u(SUCCESSOR, 0, n, 0) < self.succ_q[j * (self.spn + 1) + up]:
                 due = t + self.draw(self.succ_tab, self.u(SUCC_DELAY, 0, n, 0))
                 self.cal_add(self.cal_successor, self.net_succ_next, due, n)
 
@@ -890,7 +969,7 @@ cdef class Engine:
     def records(self):
         """(networks, requests) as int64 arrays in the column order of sim.outputs."""
         cdef int64_t n, r
-        nets = np.empty((self.n_net, 12), dtype=np.int64)
+        nets = np.empty((self.n_net, N_NET_COLS), dtype=np.int64)
         cdef int64_t[:, ::1] nv = nets
         for n in range(self.n_net):
             nv[n, 0] = n
@@ -905,6 +984,8 @@ cdef class Engine:
             nv[n, 9] = self.net_seizures[n]
             nv[n, 10] = self.net_notices[n]
             nv[n, 11] = self.net_cases[n]
+            nv[n, 12] = self.net_arrested_by[n]
+            nv[n, 13] = self.net_first_case[n]
         reqs = np.empty((self.n_req, 10), dtype=np.int64)
         cdef int64_t[:, ::1] rv = reqs
         for r in range(self.n_req):
@@ -927,7 +1008,7 @@ cdef class Engine:
     def state_bytes(self):
         """Bytes of run state held in C arrays (outputs excluded): entity arrays sized by the entities
         created (at most twice, from doubling), per-country arrays, and five calendar heads per day."""
-        per_entity = 17 * self.cap_net + 11 * self.cap_srv + 7 * self.cap_case + 12 * self.cap_req
+        per_entity = 19 * self.cap_net + 11 * self.cap_srv + 9 * self.cap_case + 12 * self.cap_req
         lists = self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
         return 8 * (per_entity + lists + 5 * self.C + 5 * (self.T + 1))
 

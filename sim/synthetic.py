@@ -25,6 +25,10 @@ def random_raw(seed: int, n_countries: int = 8, n_providers: int = 20, horizon: 
             bloc["mla"] = _delay(g, 20, 150)
         if g.random() < 0.5:
             bloc["surrender"] = _delay(g, 10, 90)
+        if g.random() < 0.4:
+            bloc["production_orders"] = _delay(g, 3, 30)
+        bloc["jit"] = bool(g.random() < 0.3)
+        bloc["surrender_nationals"] = bool(g.random() < 0.4)
         blocs[f"b{b}"] = bloc
     countries = []
     for c in range(n_countries):
@@ -36,19 +40,27 @@ def random_raw(seed: int, n_countries: int = 8, n_providers: int = 20, horizon: 
             "origin": float(np.round(g.exponential(1.0), 3)),
             "blocs": [f"b{b}" for b in range(n_blocs) if g.random() < 0.4],
         })
+        if g.random() < 0.7:  # version-2 legal components; otherwise `law` stands for all three
+            countries[-1].update({k: float(np.round(g.uniform(0, 1), 3)) for k in ("criminalises", "powers", "priority")})
+        countries[-1]["extradites_nationals"] = bool(g.random() < 0.7)
+        countries[-1]["prosecutes_nationals"] = float(np.round(g.uniform(0, 1), 3))
     countries[0]["demand"] = max(countries[0]["demand"], 0.5)
     countries[0]["origin"] = max(countries[0]["origin"], 0.5)
     kinds = ("mainstream", "offshore", "bulletproof")
     providers = [{"id": f"p{p}", "country": f"C{int(g.integers(0, n_countries)):03d}",
                   "share": float(np.round(g.exponential(2.0) + (1.0 if p == 0 else 0.0), 3)),
                   "compliance": float(np.round(g.uniform(0, 1), 3)), "notice": _delay(g, 1, 20),
-                  "kind": kinds[int(g.integers(0, 3))]} for p in range(n_providers)]
+                  "kind": kinds[int(g.integers(0, 3))],
+                  "discloses": float(np.round(g.uniform(0, 1), 3)) if g.random() < 0.4 else 0.0,
+                  "disclosure": _delay(g, 5, 90), "order_compliance": float(np.round(g.uniform(0, 1), 3))}
+                 for p in range(n_providers)]
     pir = {"initial_networks": int(g.integers(0, 30)), "entry_per_day": float(np.round(g.uniform(0, 1), 3)),
            "entry_slots": int(g.integers(1, 5)), "market_capacity": int(g.integers(1, 60)),
            "servers_per_network": int(g.integers(1, 6)), "reprovision_prob": float(np.round(g.uniform(0, 1), 3)),
            "host_size_exponent": float(np.round(g.uniform(0, 2), 3)), "risk_aversion": float(np.round(g.uniform(0, 3), 3)),
            "quit_prob": float(np.round(g.uniform(0, 0.05), 4)), "successor_prob": float(np.round(g.uniform(0, 1), 3)),
-           "successor_prob_joint": float(np.round(g.uniform(0, 1), 3)), "successor": _delay(g, 5, 120)}
+           "successor_prob_joint": float(np.round(g.uniform(0, 1), 3)), "successor": _delay(g, 5, 120),
+           "home_in_market": float(np.round(g.uniform(0, 1), 3))}
     pir["entry_per_day"] = min(pir["entry_per_day"], float(pir["entry_slots"]))
     pir.update(pirates)
     return {
@@ -56,8 +68,12 @@ def random_raw(seed: int, n_countries: int = 8, n_providers: int = 20, horizon: 
         "providers": providers, "pirates": pir,
         "enforcement": {"detect_prob": float(np.round(g.uniform(0.005, 0.2), 4)), "case_threshold": int(g.integers(1, 5)),
                         "identify_prob": float(np.round(g.uniform(0, 1), 3)), "case_timeout_days": int(g.integers(10, 400)),
-                        "haven_law_below": 0.5},
+                        "haven_law_below": 0.5, "evidence_rule": "first" if g.random() < 0.5 else "all",
+                        "money_trail_prob": float(np.round(g.uniform(0, 1), 3)) if g.random() < 0.5 else 0.0,
+                        "money_identify_prob": float(np.round(g.uniform(0, 1), 3))},
         "policy": {"harmonization": float(np.round(g.uniform(0, 1), 3)) if g.random() < 0.3 else 0.0,
                    "mla_speed": float(np.round(g.uniform(0.1, 2), 3)) if g.random() < 0.3 else 1.0,
+                   "surrender_speed": float(np.round(g.uniform(0.1, 2), 3)) if g.random() < 0.3 else 1.0,
+                   "priority_floor": float(np.round(g.uniform(0, 1), 3)) if g.random() < 0.3 else 0.0,
                    "preservation_everywhere": bool(g.random() < 0.1)},
     }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.outputs import (CAUSE_ALIVE, CAUSE_ARREST, CAUSE_QUIT, KIND_MLA, OUTCOME_DROPPED, OUTCOME_EVIDENCE,
-                         OUTCOME_LOST, OUTCOME_REFUSED, RunResult)
+from sim.outputs import (CAUSE_ALIVE, CAUSE_ARREST, CAUSE_QUIT, KIND_DOMESTIC, KIND_JIT, KIND_MLA, KIND_MONEY,
+                         KIND_ORDER, KIND_VOLUNTARY, OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST, OUTCOME_REFUSED,
+                         RunResult)
 from sim.world import World
 
 
@@ -64,5 +65,23 @@ def check_invariants(res: RunResult, world: World) -> None:
     assert (out == OUTCOME_LOST).sum() == d["evidence_lost"].sum()
     resolved = req[out != 0]
     assert (resolved["resolved"] >= resolved["started"]).all() and (resolved["started"] >= resolved["created"]).all()
-    assert ((req["kind"] == KIND_MLA) | (req["lead"] == req["requested"])).all()
+    local = req["kind"].isin([KIND_DOMESTIC, KIND_MONEY])
+    assert (local == (req["lead"] == req["requested"])).all(), "domestic and money requests stay at home"
+    assert ((req["kind"] == KIND_MONEY) == (req["server"] == -1)).all(), "a money trail has no server"
+    for kind, col in ((KIND_VOLUNTARY, "requests_voluntary"), (KIND_ORDER, "requests_order"), (KIND_JIT, "requests_jit"),
+                      (KIND_MONEY, "requests_money")):
+        assert (req["kind"] == kind).sum() == d[col].sum(), col
+    fell_back = (req["kind"].isin([KIND_ORDER, KIND_VOLUNTARY]) & (out == OUTCOME_REFUSED)).sum()
+    assert fell_back == d["fallbacks"].sum(), "every refused order or voluntary request falls back to MLA"
+    assert (out[req["kind"].isin([KIND_DOMESTIC, KIND_JIT, KIND_MONEY])] != OUTCOME_REFUSED).all()
+    assert (out[req["kind"] == KIND_MONEY] != OUTCOME_LOST).all(), "a money trail is never lost"
+    assert d["cases_identified"].sum() <= d["cases_opened"].sum()
+
+    # v2 network records: arrested_by only for arrests; prosecutions at home are arrests by the home country
+    arrested = net["cause"] == CAUSE_ARREST
+    assert ((net["arrested_by"] >= 0) == arrested).all(), "arrested_by set exactly for arrests"
+    by_home = arrested & (net["arrested_by"] == net["home"]) & (net["home"] != net["market"])
+    assert by_home.sum() <= d["prosecutions_home"].sum()
+    assert ((net["first_case"] == -1) == (net["cases"] == 0)).all()
+    assert (net.loc[net["first_case"] >= 0, "first_case"] >= net.loc[net["first_case"] >= 0, "born"]).all()
     assert ((out == OUTCOME_DROPPED) <= (req["resolved"] >= 0)).all()

@@ -16,6 +16,8 @@ from tests.conftest import SCENARIOS, one_country_raw, tiny_raw, two_country_raw
 from tests.invariants import check_invariants
 from sim.synthetic import random_raw
 
+pytestmark = pytest.mark.equivalence
+
 
 def test_compiled_engine_is_built():
     """The suite is about the compiled engine: it must not silently fall back to Mesa."""
@@ -80,6 +82,59 @@ EDGE_WORLDS = {
 }
 
 
+# Version-2 edge worlds: every evidence route alone and all together, both evidence rules, residence at the
+# extremes, nationality bars everywhere, JITs and production orders everywhere, a money trail in every case.
+def _v2_base(raw):
+    raw["horizon_days"] = 500
+    raw["enforcement"].update(detect_prob=0.08, case_threshold=2, identify_prob=0.5)
+    for c in raw["countries"]:
+        c.update(capacity=4, mla_per_day=2)
+
+
+def _v2(*edits):
+    def fn(raw):
+        _v2_base(raw)
+        for edit in edits:
+            edit(raw)
+    return _edit_tiny(fn)
+
+
+def _bloc_all(**fields):
+    def fn(raw):
+        raw["blocs"]["all"] = dict(fields)
+        for c in raw["countries"]:
+            c["blocs"] = list(c["blocs"]) + ["all"]
+    return fn
+
+
+_voluntary = _all("discloses", 0.6, "providers")
+_orders = _bloc_all(production_orders={"median_days": 10, "p90_days": 20})
+_jit = _bloc_all(jit=True)
+_money = lambda r: r["enforcement"].update(money_trail_prob=1.0, money_identify_prob=0.4)  # noqa: E731
+_first = lambda r: r["enforcement"].update(evidence_rule="first")  # noqa: E731
+_bars = lambda r: [c.update(extradites_nationals=False, prosecutes_nationals=0.5) for c in r["countries"]]  # noqa: E731
+
+EDGE_WORLDS.update({
+    "v2-domestic-only": _v2(lambda r: [p.update(country="MKT") for p in r["providers"]],
+                            lambda r: [c.update(demand=0.0) for c in r["countries"][1:]],
+                            lambda r: r["pirates"].update(home_in_market=1.0)),
+    "v2-mla-only": _v2(_no_blocs),
+    "v2-voluntary-only": _v2(_no_blocs, _voluntary, _all("order_compliance", 0.3, "providers")),
+    "v2-orders-only": _v2(_no_blocs, _orders, _all("order_compliance", 0.5, "providers")),
+    "v2-jit-only": _v2(_no_blocs, _jit),
+    "v2-money-only": _v2(_no_blocs, _money),
+    "v2-all-routes": _v2(_voluntary, _orders, _jit, _money, _first),
+    "v2-all-routes-rule-all": _v2(_voluntary, _orders, _money),
+    "v2-first": _v2(_first),
+    "v2-home-in-market-1": _v2(lambda r: r["pirates"].update(home_in_market=1.0)),
+    "v2-home-in-market-0": _v2(lambda r: r["pirates"].update(home_in_market=0.0), _first),
+    "v2-nationality-bars": _v2(_bars, _first),
+    "v2-bars-surrender-nationals": _v2(_bars, _bloc_all(surrender_nationals=True)),
+    "v2-speeds-floor-warmup": _v2(lambda r: r["policy"].update(mla_speed=0.3, surrender_speed=2.0, priority_floor=0.6),
+                                  lambda r: r.update(warmup_days=100)),
+})
+
+
 @pytest.mark.parametrize("name", sorted(EDGE_WORLDS))
 @pytest.mark.parametrize("seed", [1, 2])
 def test_edge_worlds(name, seed):
@@ -113,6 +168,25 @@ def test_edge_worlds_exercise_their_edge():
     assert r.daily["mla_backlog"].max() >= 10
     r = run(compile_world(from_dict(EDGE_WORLDS["T-1"], "x")), 1, "fast")
     assert len(r.daily) == 1
+
+
+def test_v2_edge_worlds_exercise_their_edge():
+    """Each version-2 edge world really takes its route (so the equivalence above covers it)."""
+    def kinds(name):
+        r = run(compile_world(from_dict(EDGE_WORLDS[name], name)), 1, "fast")
+        return r, set(r.requests["kind"])
+    assert kinds("v2-domestic-only")[1] == {0}
+    assert kinds("v2-mla-only")[1] == {0, 1}  # MKT hosts too: its own servers are domestic
+    r, k = kinds("v2-voluntary-only")
+    assert k == {0, 1, 2} and r.daily["fallbacks"].sum() > 0
+    r, k = kinds("v2-orders-only")
+    assert k == {0, 1, 3} and r.daily["fallbacks"].sum() > 0
+    assert kinds("v2-jit-only")[1] == {0, 4}
+    assert 5 in kinds("v2-money-only")[1]
+    r, k = kinds("v2-all-routes")
+    assert {0, 4, 5} <= k and r.daily["cases_identified"].sum() > 0
+    r, _ = kinds("v2-nationality-bars")
+    assert r.daily["prosecutions_home"].sum() > 0 and r.daily["cases_failed_haven"].sum() > 0
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.survival import kaplan_meier
+from sim.survival import kaplan_meier
 from sim.metrics import compute
 from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame
 
@@ -46,12 +48,12 @@ def _result(T=3):
     daily["servers_up_haven"] = [1, 3, 0]
     daily["evidence_obtained"] = [3, 0, 0]
     daily["evidence_lost"] = [0, 1, 0]
-    nets = frame([[0, -1, 0, 2, 1, 0, 0, 3, 0, 0, 0, 1],   # arrested on day 2 (lifetime 2)
-                  [1, -1, 0, -1, 0, 0, 0, 3, 0, 0, 0, 0],  # alive: censored at 3
-                  [2, -1, 1, 2, 2, 0, 0, 3, 0, 0, 0, 0],   # quit on day 2 (lifetime 1)
-                  [3, 0, 3, -1, 0, 0, 0, 3, 0, 0, 0, 0]], NETWORK_COLUMNS)  # born at 3, censored at 0 days
-    reqs = frame([[0, 0, 0, 0, 1, 1, 0, 1, 40, 1],
-                  [1, 0, 1, 0, 1, 1, 0, 2, 10, 2],
+    nets = frame([[0, -1, 0, 2, 1, 0, 0, 3, 0, 0, 0, 1, 0, 1],    # arrested on day 2 (lifetime 2), case from day 1
+                  [1, -1, 0, -1, 0, 0, 0, 3, 0, 0, 0, 0, -1, -1],  # alive: censored at 3
+                  [2, -1, 1, 2, 2, 0, 0, 3, 0, 0, 0, 0, -1, -1],   # quit on day 2 (lifetime 1)
+                  [3, 0, 3, -1, 0, 0, 0, 3, 0, 0, 0, 0, -1, -1]], NETWORK_COLUMNS)  # born at 3, censored at 0 days
+    reqs = frame([[0, 0, 0, 0, 1, 1, 1, 1, 41, 1],
+                  [1, 0, 1, 0, 1, 1, 1, 2, 11, 2],
                   [2, 0, 2, 0, 1, 1, 0, -1, -1, 0],   # open: not counted
                   [3, 0, 3, 0, 0, 0, 0, 0, 5, 1]], REQUEST_COLUMNS)  # domestic: not counted
     sbc = pd.DataFrame({"day": daily["day"], "A": daily["servers_up"]})
@@ -71,10 +73,11 @@ def test_metrics_by_hand():
     assert m["lifetime_median"] == 2.0
 
 
-def test_metrics_undefined_are_none():
+def test_metrics_undefined_are_nan():
     r = _result()
     r.requests = r.requests.iloc[0:0]
     r.daily["evidence_obtained"] = 0
     r.daily["evidence_lost"] = 0
     m = compute(r)
-    assert m["mla_delay_median"] is None and m["evidence_loss_share"] is None
+    assert math.isnan(m["mla_delay_median"]) and math.isnan(m["evidence_loss_share"])
+    assert all(isinstance(v, float) for v in m.values()), "NaN, never None"

@@ -42,33 +42,67 @@ def test_fixed_and_floor():
     assert delay_table(Delay(1, 3))[0] == 1
 
 
-def test_mla_speed_halves_medians_and_p90s():
-    w1, w2 = world(), world(mla_speed=0.5)
+def _halved(w1, w2, chan: str) -> None:
     for i in range(3):
         for j in range(3):
-            for chan in ("mla_chan", "arrest_chan"):
-                a = w1.delays[getattr(w1, chan)[i, j]]
-                b = w2.delays[getattr(w2, chan)[i, j]]
-                # half the median and p90: the table's median and p90 halve (up to rounding)
-                assert abs((b[499] + b[500]) - (a[499] + a[500]) / 2) <= 2
-                assert abs((b[899] + b[900]) - (a[899] + a[900]) / 2) <= 2
-    # Court and notice delays are not MLA: untouched.
-    assert np.array_equal(w1.delays[w1.court_tab], w2.delays[w2.court_tab])
-    assert np.array_equal(w1.delays[w1.notice_tab], w2.delays[w2.notice_tab])
+            a = w1.delays[getattr(w1, chan)[i, j]]
+            b = w2.delays[getattr(w2, chan)[i, j]]
+            # half the median and p90: the table's median and p90 halve (up to rounding)
+            assert abs((b[499] + b[500]) - (a[499] + a[500]) / 2) <= 2
+            assert abs((b[899] + b[900]) - (a[899] + a[900]) / 2) <= 2
 
 
-def test_harmonization_one_sets_law_to_one():
-    w = world(harmonization=1.0)
-    assert np.all(w.law == 1.0) and np.all(w.open_prob == 1.0) and not w.haven.any()
-    # extradite_prob = extradites * law'
-    assert np.allclose(w.extradite_prob, [0.6, 0.6, 0.1])
+def test_mla_speed_halves_mla_channels_only():
+    w1, w2 = world(), world(mla_speed=0.5)
+    _halved(w1, w2, "mla_chan")
+    # Surrender, court and notice delays are not formal MLA: untouched (v2 keeps the two levers apart).
+    for tab in ("arrest_chan", "court_tab", "notice_tab"):
+        assert np.array_equal(w1.delays[getattr(w1, tab)], w2.delays[getattr(w2, tab)]), tab
 
 
-def test_harmonization_half():
-    w = world(harmonization=0.5)
-    assert np.allclose(w.law, [0.95, 0.9, 0.6])
-    assert w.haven.tolist() == [0, 0, 0]
-    assert world().haven.tolist() == [0, 0, 1]  # HVN law 0.2 < 0.5
+def test_surrender_speed_halves_extradition_and_surrender_only():
+    w1, w2 = world(), world(surrender_speed=0.5)
+    _halved(w1, w2, "arrest_chan")
+    for tab in ("mla_chan", "court_tab", "notice_tab"):
+        assert np.array_equal(w1.delays[getattr(w1, tab)], w2.delays[getattr(w2, tab)]), tab
+
+
+def _components(raw):
+    for c, (crim, pw, prio) in zip(raw["countries"], [(0.9, 0.8, 0.7), (0.95, 0.6, 0.9), (0.8, 0.2, 0.3)]):
+        c.update(criminalises=crim, powers=pw, priority=prio)
+
+
+def test_legal_components_and_their_formulas():
+    w = world(_components)
+    assert np.allclose(w.open_prob, [0.7, 0.9, 0.3])      # min(crim', prio')
+    assert np.allclose(w.grant_prob, [0.8, 0.6, 0.2])     # min(crim', pow')
+    assert np.allclose(w.seize_prob, [0.7, 0.6, 0.2])     # min(pow', prio')
+    assert np.allclose(w.law, [0.7, 0.6, 0.2])            # min of the three
+    assert np.allclose(w.extradite_prob, np.array([c["extradites"] for c in tiny_raw()["countries"]]) * [0.9, 0.95, 0.8])
+    assert w.haven.tolist() == [0, 0, 1]
+
+
+def test_harmonization_moves_criminalises_and_powers_not_priority():
+    w = world(_components, harmonization=0.5)
+    crim, pw, prio = np.array([0.95, 0.975, 0.9]), np.array([0.9, 0.8, 0.6]), np.array([0.7, 0.9, 0.3])
+    assert np.allclose(w.grant_prob, np.minimum(crim, pw))
+    assert np.allclose(w.open_prob, np.minimum(crim, prio))
+    assert np.allclose(w.seize_prob, np.minimum(pw, prio))
+    w1 = world(_components, harmonization=1.0)
+    assert np.all(w1.grant_prob == 1.0) and np.allclose(w1.open_prob, [0.7, 0.9, 0.3])
+
+
+def test_priority_floor_raises_priority_only():
+    w = world(_components, priority_floor=0.8)
+    assert np.allclose(w.open_prob, [0.8, 0.9, 0.8])
+    assert np.allclose(w.grant_prob, [0.8, 0.6, 0.2])     # untouched: not a matter of priority
+    assert np.allclose(w.seize_prob, [0.8, 0.6, 0.2])
+
+
+def test_version1_law_sets_all_three_components():
+    w = world()
+    assert np.allclose(w.open_prob, w.grant_prob) and np.allclose(w.open_prob, w.seize_prob)
+    assert np.allclose(w.law, [0.9, 0.8, 0.2]) and world().haven.tolist() == [0, 0, 1]  # HVN law 0.2 < 0.5
 
 
 def test_cumulative_exact_and_zero_weights_never_picked():

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis import plots  # noqa: F401 - sets the Agg backend and the house style
-from sim.analysis.survival import kaplan_meier
+from sim.survival import kaplan_meier
 from sim.outputs import CAUSE_ALIVE
 
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from sim.analysis.survival import kaplan_meier  # noqa: E402
+from sim.survival import kaplan_meier  # noqa: E402
 from sim.metrics import lifetimes  # noqa: E402
 from sim.outputs import RunResult  # noqa: E402
 
