@@ -17,7 +17,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memset
 
-from cyext.rng cimport mix, prefix, uniform_at
+from cyext.rng cimport mix, prefix, top53_at, uniform_at
 
 from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame, run_meta
 
@@ -185,8 +185,9 @@ cdef class Engine:
 
     # world
     cdef uint64_t mixed_seed  # mix(seed): the first round of every draw
+    cdef uint64_t detect_thr  # ceil(detect_prob * 2**53) (World.detect_threshold)
     cdef int64_t T, C, P, S, Kcap, spn, threshold, timeout, succ_tab, evidence_first
-    cdef double detect_p, reprov_p, quit_p, ident_p, home_in_market, money_p, money_ident_p
+    cdef double reprov_p, quit_p, ident_p, home_in_market, money_p, money_ident_p
     cdef const int64_t* delays
     cdef const int64_t* court_tab
     cdef const int64_t* notice_tab
@@ -320,7 +321,8 @@ cdef class Engine:
         self.T, self.C, self.P = w.horizon, w.n_countries, w.n_providers
         self.S, self.Kcap, self.spn = w.entry_slots, w.market_capacity, w.servers_per_network
         self.threshold, self.timeout, self.succ_tab = w.case_threshold, w.case_timeout_days, w.successor_tab
-        self.detect_p, self.reprov_p, self.quit_p = w.detect_prob, w.reprovision_prob, w.quit_prob
+        self.reprov_p, self.quit_p = w.reprovision_prob, w.quit_prob
+        self.detect_thr = <uint64_t>w.detect_threshold
         self.ident_p, self.home_in_market, self.evidence_first = w.identify_prob, w.home_in_market, w.evidence_first
         self.money_p, self.money_ident_p = w.money_trail_prob, w.money_identify_prob
         self.delays = i64(w.delays, self.keep)
@@ -722,7 +724,7 @@ cdef class Engine:
             keep += 1
             if self.srv_notice_due[s] or self.srv_seize_due[s]:
                 continue
-            if uniform_at(pre, <uint64_t>s, 0) < self.detect_p:
+            if top53_at(pre, <uint64_t>s, 0) < self.detect_thr:  # = uniform < detect_prob, in integers
                 self.srv_notice_due[s] = t + self.draw(self.notice_tab[self.srv_prov[s]], self.u(NOTICE_DELAY, t, s, 0))
                 self.cal_add(self.cal_notice, self.srv_notice_next, self.srv_notice_due[s], s)
                 n = self.srv_net[s]

@@ -19,6 +19,10 @@ cdef inline double uniform_at(uint64_t pre, uint64_t a, uint64_t b) noexcept nog
     # (bits >> 11) has 53 bits, so the conversion and the power-of-two scaling are exact.
     return <double>(mix(mix(pre ^ a) ^ b) >> 11) * 1.1102230246251565e-16
 
+cdef inline uint64_t top53_at(uint64_t pre, uint64_t a, uint64_t b) noexcept nogil:
+    # The 53 bits behind uniform_at: uniform_at(...) < p exactly when top53_at(...) < ceil(p * 2**53).
+    return mix(mix(pre ^ a) ^ b) >> 11
+
 cdef inline uint64_t bits(uint64_t seed, uint64_t stream, uint64_t t, uint64_t a, uint64_t b) noexcept nogil:
     return mix(mix(prefix(mix(seed), stream, t) ^ a) ^ b)
 

@@ -8,6 +8,7 @@ bookkeeping, which is what makes the Mesa engine and the compiled engine identic
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ class World:
     succ_q: np.ndarray            # (spn + 1, spn + 1) float64: [joint up servers j, up servers u]
     # enforcement
     detect_prob: float
+    detect_threshold: int         # ceil(detect_prob * 2**53): u < detect_prob exactly when u's 53 bits < this
     case_threshold: int
     identify_prob: float
     evidence_first: int           # 1: evidence_rule first, 0: all
@@ -139,6 +141,14 @@ def cumulative(weights: np.ndarray) -> np.ndarray:
     # Everything from the last positive weight on is exactly 1.0: u < 1 always picks a positive weight there.
     cum[int(np.flatnonzero(w > 0)[-1]):] = 1.0
     return cum
+
+
+def threshold53(p: float) -> int:
+    """``ceil(p * 2**53)``: a uniform ``k * 2**-53`` is below ``p`` exactly when ``k`` is below this.
+
+    (The product is exact: multiplying by a power of two only moves the exponent.) The compiled engine's
+    hottest comparison uses it to stay in integers."""
+    return int(math.ceil(p * 2.0**53))
 
 
 def pick(cum: np.ndarray, u: float) -> int:
@@ -282,6 +292,7 @@ def compile_world(sc: Scenario) -> World:
         successor_prob_joint=pir.successor_prob_joint,
         succ_q=succ_q.astype(np.float64),
         detect_prob=enf.detect_prob,
+        detect_threshold=threshold53(enf.detect_prob),
         case_threshold=enf.case_threshold,
         identify_prob=enf.identify_prob,
         evidence_first=int(enf.evidence_rule == "first"),

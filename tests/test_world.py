@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import lognorm
 
 from sim.scenario import Delay, from_dict
-from sim.world import compile_world, cumulative, delay_table, pick
+from sim.world import compile_world, cumulative, delay_table, pick, threshold53
 from tests.conftest import tiny_raw
 
 
@@ -180,3 +180,12 @@ def test_capacity_scale_and_entry_table():
     assert len(w.entry_q) == K + 1
     assert w.entry_q[0] == lam / S and w.entry_q[K] == 0.0
     assert w.entry_q[15] == pytest.approx(lam * 0.5 / S)
+
+
+def test_threshold53_is_the_exact_integer_form_of_u_below_p():
+    """The compiled engine's detection compares 53-bit integers; it must agree with ``u < p`` everywhere."""
+    g = np.random.default_rng(5)
+    for p in list(g.random(200)) + [0.0, 1.0, 0.02, 0.5, 2.0**-53, 1 - 2.0**-53]:
+        thr = threshold53(p)
+        for k in {max(0, thr - 2), max(0, thr - 1), thr, min(2**53 - 1, thr + 1)}:
+            assert (k * 2.0**-53 < p) == (k < thr)
