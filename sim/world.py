@@ -187,44 +187,47 @@ def compile_world(sc: Scenario) -> World:
     prio = np.maximum(prio, pol.priority_floor)
     law = np.minimum(np.minimum(crim, powers), prio)
 
-    members: dict[str, set[int]] = {b: set() for b in sc.blocs}
+    # Bloc membership as a (B, C) matrix, then every pair matrix at once: shared[b, i, j] is true when i and j
+    # are both members of bloc b (blocs in file order, which breaks ties between equally fast channels).
+    bloc_list = list(sc.blocs.values())
+    member = np.zeros((len(bloc_list), C), dtype=bool)
+    bloc_pos = {name: b for b, name in enumerate(sc.blocs)}
     for i, c in enumerate(countries):
-        for b in c.blocs:
-            members[b].add(i)
-    for b, ids in pol.join.items():
-        members[b].update(range(C) if "*" in ids else (cidx[x] for x in ids))
-    blocs = list(sc.blocs.items())  # file order breaks ties
+        for name in c.blocs:
+            member[bloc_pos[name], i] = True
+    for name, ids in pol.join.items():
+        member[bloc_pos[name], list(range(C)) if "*" in ids else [cidx[x] for x in ids]] = True
+    shared = member[:, :, None] & member[:, None, :]
 
-    def shared(i: int, j: int) -> list[Any]:
-        return [bloc for name, bloc in blocs if i in members[name] and j in members[name]]
+    def any_shared(flag: str) -> np.ndarray:
+        has = np.array([bool(getattr(b, flag)) for b in bloc_list], dtype=bool)
+        return shared[has].any(axis=0) if has.any() else np.zeros((C, C), dtype=bool)
 
-    def fastest(i: int, j: int, attr: str) -> Delay | None:
-        """The shared bloc's delay ``attr`` with the smallest median (the first of ties), or None."""
-        options = [getattr(bloc, attr) for bloc in shared(i, j) if getattr(bloc, attr) is not None]
-        return min(options, key=lambda d: d.median_days) if options else None
-
-    def channel(i: int, j: int, own: Delay, attr: str, speed: float) -> int:
-        """The table for a transfer from j to lead i: the fastest shared bloc's, else j's own, scaled by ``speed``."""
-        return tables.add((fastest(i, j, attr) or own).scaled(speed))
-
-    def order(i: int, j: int) -> int:
-        d = fastest(i, j, "production_orders")
-        return -1 if d is None else tables.add(d)
-
-    def pairs(test: Any) -> np.ndarray:
-        return np.array([[int(test(i, j)) for j in range(C)] for i in range(C)], dtype=np.int64).reshape(C, C)
+    def channel(attr: str, own: list[Delay] | None, speed: float) -> np.ndarray:
+        """[lead, requested] delay table: the fastest shared bloc's ``attr`` (the first of equal medians),
+        else the requested country's own (or -1 where ``own`` is None), scaled by ``speed``."""
+        delays = [getattr(b, attr) for b in bloc_list]
+        median = np.array([np.inf if d is None else d.median_days for d in delays])
+        candidate = np.where(shared, median[:, None, None], np.inf) if len(bloc_list) else np.full((1, C, C), np.inf)
+        best = candidate.argmin(axis=0)  # argmin returns the first of ties
+        found = np.isfinite(candidate.min(axis=0))
+        bloc_tab = np.array([-1 if d is None else tables.add(d.scaled(speed)) for d in delays] or [-1], dtype=np.int64)
+        own_tab = np.full(C, -1, dtype=np.int64) if own is None else \
+            np.array([tables.add(d.scaled(speed)) for d in own], dtype=np.int64)
+        return np.where(found, bloc_tab[best], own_tab[None, :]).astype(np.int64)
 
     court_tab = np.array([tables.add(c.court) for c in countries], dtype=np.int64)
     notice_tab = np.array([tables.add(p.notice) for p in providers], dtype=np.int64)
     disclosure_tab = np.array([tables.add(p.disclosure) for p in providers], dtype=np.int64)
-    mla_chan = pairs(lambda i, j: channel(i, j, countries[j].mla, "mla", pol.mla_speed))
-    arrest_chan = pairs(lambda i, j: channel(i, j, countries[j].extradition, "surrender", pol.surrender_speed))
-    order_chan = pairs(order)
+    mla_chan = channel("mla", [c.mla for c in countries], pol.mla_speed)
+    arrest_chan = channel("surrender", [c.extradition for c in countries], pol.surrender_speed)
+    order_chan = channel("production_orders", None, 1.0)
     successor_tab = tables.add(pir.successor)
-    preserve = pairs(lambda i, j: pol.preservation_everywhere or any(b.preservation for b in shared(i, j)))
-    jit = pairs(lambda i, j: any(b.jit for b in shared(i, j)))
-    joint = pairs(lambda i, j: i == j or any(b.joint_action or b.jit for b in shared(i, j)))
-    surrender_nat = pairs(lambda i, j: any(b.surrender_nationals for b in shared(i, j)))
+    preserve = (any_shared("preservation") | pol.preservation_everywhere).astype(np.int64)
+    jit = any_shared("jit")
+    joint = (np.eye(C, dtype=bool) | any_shared("joint_action") | jit).astype(np.int64)
+    jit = jit.astype(np.int64)
+    surrender_nat = any_shared("surrender_nationals").astype(np.int64)
 
     provider_country = np.array([cidx[p.country] for p in providers], dtype=np.int64)
     compliance = np.array([p.compliance for p in providers], dtype=np.float64)
