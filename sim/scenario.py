@@ -108,7 +108,7 @@ class Delay:
         return self.p90_days == self.median_days
 
     def scaled(self, factor: float) -> "Delay":
-        """This delay with median and p90 multiplied by ``factor`` (the ``mla_speed`` lever)."""
+        """This delay with median and p90 multiplied by ``factor`` (the ``mla_speed`` and ``surrender_speed`` levers)."""
         return Delay(self.median_days * factor, self.p90_days * factor)
 
     def to_raw(self) -> dict[str, float]:
