@@ -45,6 +45,11 @@ cdef enum:
     RESIDENCE = 20
     MONEY = 21
     PROSECUTE = 22
+    MIGRATE_DELAY = 23
+    BLOCK_DELAY = 24
+    CUTOFF_DELAY = 25
+    CUTOFF_QUIT = 26
+    HOST_ACCEPT = 27
 
 cdef enum:
     K_TABLE = 1000
@@ -83,7 +88,16 @@ cdef enum:
     D_FALLBACKS = 29
     D_CASES_IDENTIFIED = 30
     D_PROSECUTIONS_HOME = 31
-    N_DAILY = 32
+    D_USERS_SERVED = 32
+    D_USERS_UNSERVED = 33
+    D_USERS_LAPSED = 34
+    D_USERS_IN_TRANSIT = 35
+    D_MIGRATED = 36
+    D_MARKETS_AVAILABLE = 37
+    D_BLOCKING_ORDERS = 38
+    D_CUTOFFS = 39
+    D_CUTOFF_QUITS = 40
+    N_DAILY = 41
 
 # Codes (sim.outputs / sim.agents)
 cdef enum:
@@ -99,7 +113,10 @@ cdef enum:
     KIND_ORDER = 3
     KIND_JIT = 4
     KIND_MONEY = 5
-    N_NET_COLS = 14
+    N_NET_COLS = 17
+    FX_BITS = 20
+    HEAT_LEVELS = 16
+    HOST_TRIES = 32
     OUT_OPEN = 0
     OUT_EVIDENCE = 1
     OUT_REFUSED = 2
@@ -111,7 +128,8 @@ _DAILY_ORDER = ("day", "networks", "servers_up", "servers_up_haven", "entries", 
                 "mla_backlog", "requests_answered", "requests_refused", "evidence_obtained", "evidence_lost",
                 "cases_failed_evidence", "cases_failed_haven", "cases_timed_out", "cases_moot", "arrests",
                 "reprovisions", "requests_voluntary", "requests_order", "requests_jit", "requests_money", "fallbacks",
-                "cases_identified", "prosecutions_home")
+                "cases_identified", "prosecutions_home", "users_served", "users_unserved", "users_lapsed",
+                "users_in_transit", "migrated", "markets_available", "blocking_orders", "cutoffs", "cutoff_quits")
 if _DAILY_ORDER != tuple(DAILY_COLUMNS):  # the D_* indices above must follow the table's column order
     raise ImportError("cyext.engine daily columns are out of step with sim.outputs.DAILY_COLUMNS")
 
@@ -187,7 +205,15 @@ cdef class Engine:
     cdef uint64_t mixed_seed  # mix(seed): the first round of every draw
     cdef uint64_t detect_thr  # ceil(detect_prob * 2**53) (World.detect_threshold)
     cdef int64_t T, C, P, S, Kcap, spn, threshold, timeout, succ_tab, evidence_first
-    cdef double reprov_p, quit_p, ident_p, home_in_market, money_p, money_ident_p
+    cdef double reprov_p, quit_p, ident_p, home_in_market, money_p, money_ident_p, cutoff_quit_p
+    cdef int64_t entry_demand, acquire_fx, return_fx, migrate_fx, migration_tab, block_after, block_tab, block_fx
+    cdef int64_t cutoff_after, cutoff_tab, adaptive, heat_shift, memory_fx
+    cdef const int64_t* demand_units
+    cdef const double* entry_dq
+    cdef const int64_t* entry_dq_off
+    cdef const int64_t* blocks
+    cdef const int64_t* cuts
+    cdef const double* accept
     cdef const int64_t* delays
     cdef const int64_t* court_tab
     cdef const int64_t* notice_tab
@@ -226,6 +252,13 @@ cdef class Engine:
     cdef int64_t* q_tail
     cdef int64_t* q_len
     cdef int64_t* up_by_country
+    cdef int64_t* unserved
+    cdef int64_t* lapsed
+    cdef int64_t* in_transit
+    cdef int64_t* heat
+    cdef int64_t* scratch_count   # per market: live unblocked networks (users phase), live networks (record)
+    cdef int64_t* scratch_rank
+    cdef int64_t* scratch_served
 
     # networks
     cdef int64_t n_net, cap_net
@@ -248,6 +281,15 @@ cdef class Engine:
     cdef int64_t* net_succ_next
     cdef int64_t* net_arrested_by
     cdef int64_t* net_first_case
+    cdef int64_t* net_users
+    cdef int64_t* net_users_peak
+    cdef int64_t* net_blocked_day
+    cdef int64_t* net_cut_day
+    cdef int64_t* net_block_due
+    cdef int64_t* net_cutoff_due
+    cdef int64_t* net_movers
+    cdef int64_t* net_mig_next
+    cdef int64_t* net_mem          # (cap_net, C): servers the network lost per host country
 
     # servers
     cdef int64_t n_srv, cap_srv
@@ -296,6 +338,7 @@ cdef class Engine:
     cdef int64_t* cal_request
     cdef int64_t* cal_arrest
     cdef int64_t* cal_successor
+    cdef int64_t* cal_migrate
 
     # ordered id lists and stocks
     cdef Vec up_list
@@ -308,8 +351,9 @@ cdef class Engine:
     # outputs
     cdef int64_t* daily
     cdef int64_t* by_country
+    cdef int64_t* users_by_market
     cdef int64_t* row
-    cdef object daily_arr, by_country_arr
+    cdef object daily_arr, by_country_arr, users_arr
 
     def __cinit__(self):
         self.failed = 0
@@ -325,6 +369,17 @@ cdef class Engine:
         self.detect_thr = <uint64_t>w.detect_threshold
         self.ident_p, self.home_in_market, self.evidence_first = w.identify_prob, w.home_in_market, w.evidence_first
         self.money_p, self.money_ident_p = w.money_trail_prob, w.money_identify_prob
+        self.entry_demand, self.acquire_fx, self.return_fx = w.entry_demand, w.acquire_fx, w.return_fx
+        self.migrate_fx, self.migration_tab, self.block_after = w.migrate_fx, w.migration_tab, w.block_after
+        self.block_tab, self.block_fx, self.cutoff_after = w.block_tab, w.block_fx, w.cutoff_after
+        self.cutoff_tab, self.cutoff_quit_p, self.adaptive = w.cutoff_tab, w.cutoff_quit_prob, w.adaptive
+        self.heat_shift, self.memory_fx = w.heat_shift, w.memory_fx
+        self.demand_units = i64(w.demand_units, self.keep)
+        self.entry_dq = f64(w.entry_dq, self.keep)
+        self.entry_dq_off = i64(w.entry_dq_off, self.keep)
+        self.blocks = i64(w.blocks, self.keep)
+        self.cuts = i64(w.cuts, self.keep)
+        self.accept = f64(w.accept, self.keep)
         self.delays = i64(w.delays, self.keep)
         self.court_tab = i64(w.court_tab, self.keep)
         self.notice_tab = i64(w.notice_tab, self.keep)
@@ -362,28 +417,65 @@ cdef class Engine:
         self.q_tail = self.filled(C, -1)
         self.q_len = self.filled(C, 0)
         self.up_by_country = self.filled(C, 0)
+        self.unserved = self.filled(C, 0)
+        for i in range(C):
+            self.unserved[i] = self.demand_units[i]
+        self.lapsed = self.filled(C, 0)
+        self.in_transit = self.filled(C, 0)
+        self.heat = self.filled(C, 0)
+        self.scratch_count = self.filled(C, 0)
+        self.scratch_rank = self.filled(C, 0)
+        self.scratch_served = self.filled(C, 0)
         self.cal_notice = self.filled(T + 1, -1)
         self.cal_seize = self.filled(T + 1, -1)
         self.cal_request = self.filled(T + 1, -1)
         self.cal_arrest = self.filled(T + 1, -1)
         self.cal_successor = self.filled(T + 1, -1)
+        self.cal_migrate = self.filled(T + 1, -1)
 
         self.daily_arr = np.zeros((T, N_DAILY), dtype=np.int64)
         self.by_country_arr = np.zeros((T, C + 1), dtype=np.int64)
+        self.users_arr = np.zeros((T, C + 1), dtype=np.int64)
         cdef int64_t[:, ::1] dv = self.daily_arr
         cdef int64_t[:, ::1] bv = self.by_country_arr
+        cdef int64_t[:, ::1] uv = self.users_arr
         if T > 0:
             self.daily = &dv[0, 0]
             self.by_country = &bv[0, 0]
+            self.users_by_market = &uv[0, 0]
 
         n0 = max(16, w.initial_networks * 2)
         if (self.grow_networks(n0) or self.grow_servers(n0 * w.servers_per_network) or self.grow_cases(64)
                 or self.grow_requests(256)):
             raise MemoryError()
         for i in range(w.initial_networks):
-            self.create_network(0, -1)
+            self.create_network(0, -1, -1)
         if self.failed:
             raise MemoryError()
+        self.split_initial_demand()
+
+    cdef void split_initial_demand(self) noexcept nogil:
+        """Each market's user units split equally among its initial networks (the lowest ids get the rest)."""
+        cdef int64_t i, n, c
+        for c in range(self.C):
+            self.scratch_count[c] = 0
+            self.scratch_rank[c] = 0
+        for i in range(self.live_list.n):
+            self.scratch_count[self.net_market[self.live_list.data[i]]] += 1
+        for i in range(self.live_list.n):
+            n = self.live_list.data[i]
+            c = self.net_market[n]
+            self.gain_users(n, self.unserved[c] // self.scratch_count[c]
+                            + (1 if self.scratch_rank[c] < self.unserved[c] % self.scratch_count[c] else 0))
+            self.scratch_rank[c] += 1
+        for c in range(self.C):
+            if self.scratch_count[c]:
+                self.unserved[c] = 0
+
+    cdef inline void gain_users(self, int64_t n, int64_t units) noexcept nogil:
+        self.net_users[n] += units
+        if self.net_users[n] > self.net_users_peak[n]:
+            self.net_users_peak[n] = self.net_users[n]
 
     cdef int64_t* filled(self, int64_t n, int64_t value) except NULL:
         cdef int64_t* p = <int64_t*>malloc((n if n > 0 else 1) * sizeof(int64_t))
@@ -397,7 +489,12 @@ cdef class Engine:
     def __dealloc__(self):
         free(self.open_cases); free(self.q_head); free(self.q_tail); free(self.q_len); free(self.up_by_country)
         free(self.cal_notice); free(self.cal_seize); free(self.cal_request); free(self.cal_arrest)
-        free(self.cal_successor)
+        free(self.cal_successor); free(self.cal_migrate)
+        free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
+        free(self.scratch_count); free(self.scratch_rank); free(self.scratch_served)
+        free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
+        free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers); free(self.net_mig_next)
+        free(self.net_mem)
         free(self.net_home); free(self.net_market); free(self.net_pred); free(self.net_born); free(self.net_ended)
         free(self.net_cause); free(self.net_nsc); free(self.net_case); free(self.net_nup); free(self.net_created)
         free(self.net_takedowns); free(self.net_seizures); free(self.net_notices); free(self.net_cases)
@@ -426,7 +523,12 @@ cdef class Engine:
                 or regrow(&self.net_created, cap) or regrow(&self.net_takedowns, cap)
                 or regrow(&self.net_seizures, cap) or regrow(&self.net_notices, cap) or regrow(&self.net_cases, cap)
                 or regrow(&self.net_first, cap) or regrow(&self.net_last, cap) or regrow(&self.net_succ_next, cap)
-                or regrow(&self.net_arrested_by, cap) or regrow(&self.net_first_case, cap)):
+                or regrow(&self.net_arrested_by, cap) or regrow(&self.net_first_case, cap)
+                or regrow(&self.net_users, cap) or regrow(&self.net_users_peak, cap)
+                or regrow(&self.net_blocked_day, cap) or regrow(&self.net_cut_day, cap)
+                or regrow(&self.net_block_due, cap) or regrow(&self.net_cutoff_due, cap)
+                or regrow(&self.net_movers, cap) or regrow(&self.net_mig_next, cap)
+                or regrow(&self.net_mem, cap * self.C)):
             self.failed = 1
             return 1
         self.cap_net = cap
@@ -490,12 +592,12 @@ cdef class Engine:
         if self.due.n > 1:
             qsort(self.due.data, self.due.n, sizeof(int64_t), cmp_i64)
 
-    cdef int64_t create_network(self, int64_t t, int64_t pred) noexcept nogil:
+    cdef int64_t create_network(self, int64_t t, int64_t pred, int64_t market) noexcept nogil:
         cdef int64_t n = self.n_net, i
         if n == self.cap_net and self.grow_networks(self.cap_net * 2):
             return -1
         if pred < 0:
-            self.net_market[n] = pick(self.market_cum, self.C, self.u(MARKET, 0, n, 0))
+            self.net_market[n] = market if market >= 0 else pick(self.market_cum, self.C, self.u(MARKET, 0, n, 0))
             if self.u(RESIDENCE, 0, n, 0) < self.home_in_market:
                 self.net_home[n] = self.net_market[n]
             else:
@@ -519,6 +621,14 @@ cdef class Engine:
         self.net_last[n] = -1
         self.net_arrested_by[n] = -1
         self.net_first_case[n] = -1
+        self.net_users[n] = 0
+        self.net_users_peak[n] = 0
+        self.net_blocked_day[n] = -1
+        self.net_cut_day[n] = -1
+        self.net_block_due[n] = 0
+        self.net_cutoff_due[n] = 0
+        self.net_movers[n] = 0
+        memset(self.net_mem + n * self.C, 0, self.C * sizeof(int64_t))
         self.n_net += 1
         self.n_live += 1
         if vec_push(&self.live_list, n):
@@ -532,7 +642,7 @@ cdef class Engine:
         cdef int64_t s = self.n_srv, p, c
         if s == self.cap_srv and self.grow_servers(self.cap_srv * 2):
             return
-        p = pick(self.host_cum, self.P, self.u(HOST, 0, s, 0))
+        p = self.choose_host(n, s)
         c = self.prov_country[p]
         self.srv_net[s] = n
         self.srv_prov[s] = p
@@ -557,7 +667,24 @@ cdef class Engine:
         self.net_nup[n] += 1
         self.net_created[n] += 1
 
-    cdef void remove_server(self, int64_t s, int64_t t) noexcept nogil:
+    cdef int64_t choose_host(self, int64_t n, int64_t s) noexcept nogil:
+        """Proposals by size, each accepted with exp(-beta * heat level); without adaptation the first."""
+        cdef int64_t i, p = 0, c, level
+        for i in range(HOST_TRIES):
+            p = pick(self.host_cum, self.P, self.u(HOST, 0, s, i))
+            if not self.adaptive:
+                return p
+            c = self.prov_country[p]
+            level = ((self.heat[c] >> 16) * 10) // (self.up_by_country[c] + 1)
+            level += (self.net_mem[n * self.C + c] * self.memory_fx) >> FX_BITS
+            if level > HEAT_LEVELS - 1:
+                level = HEAT_LEVELS - 1
+            if level == 0 or self.u(HOST_ACCEPT, 0, s, i) < self.accept[level]:
+                return p
+        return p
+
+    cdef void remove_server(self, int64_t s, int64_t t, bint hot) noexcept nogil:
+        """Take a server down; a takedown or seizure (``hot``) heats its country and enters the network's memory."""
         self.srv_up[s] = 0
         self.srv_removed[s] = t
         self.srv_notice_due[s] = 0
@@ -565,6 +692,9 @@ cdef class Engine:
         self.n_up -= 1
         self.up_by_country[self.srv_country[s]] -= 1
         self.net_nup[self.srv_net[s]] -= 1
+        if hot:
+            self.heat[self.srv_country[s]] += 1 << 16
+            self.net_mem[self.srv_net[s] * self.C + self.srv_country[s]] += 1
 
     cdef inline bint bears_evidence(self, int64_t s, int64_t t, int64_t retention) noexcept nogil:
         return self.srv_up[s] or self.srv_seized[s] or t - self.srv_removed[s] <= retention
@@ -575,14 +705,25 @@ cdef class Engine:
             self.row[D_QUITS] += 1
 
     cdef void end_network(self, int64_t n, int64_t t, int64_t cause) noexcept nogil:
-        cdef int64_t s = self.net_first[n]
+        cdef int64_t s = self.net_first[n], users, m, movers, due
         while s != -1:
             if self.srv_up[s]:
-                self.remove_server(s, t)
+                self.remove_server(s, t, False)
             s = self.srv_sibling[s]
         self.net_ended[n] = t
         self.net_cause[n] = cause
         self.n_live -= 1
+        users = self.net_users[n]
+        m = self.net_market[n]
+        if users:
+            movers = (users * self.migrate_fx) >> FX_BITS
+            self.lapsed[m] += users - movers
+            self.net_movers[n] = movers
+            if movers:
+                self.in_transit[m] += movers
+                due = t + self.draw(self.migration_tab, self.u(MIGRATE_DELAY, t, n, 0))
+                self.cal_add(self.cal_migrate, self.net_mig_next, due, n)
+            self.net_users[n] = 0
         if self.net_case[n] != -1:
             self.close_case(self.net_case[n])
             if cause != CAUSE_ARREST:
@@ -692,24 +833,36 @@ cdef class Engine:
         self.notices_due(t)
         self.seizures_due(t)
         self.cases_open(t)
+        self.interventions(t)
         self.mla_queues(t)
         self.requests_due(t)
         self.cases_resolve(t)
         self.arrests_due(t)
+        self.users(t)
         self.reprovisioning(t)
         self.record(t)
 
     cdef void arrivals(self, int64_t t) noexcept nogil:
-        cdef int64_t i, slot
+        cdef int64_t i, slot, c
         cdef double q
         self.cal_pop(self.cal_successor, self.net_succ_next, t)
         for i in range(self.due.n):
-            self.create_network(t, self.due.data[i])
+            self.create_network(t, self.due.data[i], -1)
             self.row[D_SUCCESSORS] += 1
+        if self.entry_demand:  # stage B: entry per market, driven by its unserved users
+            for c in range(self.C):
+                if self.demand_units[c] == 0:
+                    continue
+                q = self.entry_dq[self.entry_dq_off[c] + self.unserved[c]]
+                for slot in range(self.S):
+                    if self.u(ENTRY, t, c, slot) < q:
+                        self.create_network(t, -1, c)
+                        self.row[D_ENTRIES] += 1
+            return
         q = self.entry_q[self.n_live if self.n_live < self.Kcap else self.Kcap]
         for slot in range(self.S):
             if self.u(ENTRY, t, slot, 0) < q:
-                self.create_network(t, -1)
+                self.create_network(t, -1, -1)
                 self.row[D_ENTRIES] += 1
 
     cdef void detection(self, int64_t t) noexcept nogil:
@@ -745,7 +898,7 @@ cdef class Engine:
                 continue
             c = self.srv_country[s]
             if self.u(COMPLY, t, s, 0) < self.compliance[self.srv_prov[s]]:
-                self.remove_server(s, t)
+                self.remove_server(s, t, True)
                 self.row[D_TAKEDOWNS] += 1
                 self.net_takedowns[self.srv_net[s]] += 1
                 self.quit_check(s, t)
@@ -764,7 +917,7 @@ cdef class Engine:
             self.srv_seize_due[s] = 0
             if not self.srv_up[s]:
                 continue
-            self.remove_server(s, t)
+            self.remove_server(s, t, True)
             self.srv_seized[s] = 1
             self.row[D_SEIZURES] += 1
             self.net_seizures[self.srv_net[s]] += 1
@@ -788,6 +941,31 @@ cdef class Engine:
             if self.u(OPEN, t, n, 0) < self.open_prob[lead]:
                 self.open_case(n, lead, t)
         self.live_list.n = keep
+
+    cdef void interventions(self, int64_t t) noexcept nogil:
+        cdef int64_t i, n, c, lost
+        for i in range(self.live_list.n):
+            n = self.live_list.data[i]
+            if self.net_ended[n] != -1:
+                continue
+            c = self.net_market[n]
+            if self.blocks[c] and not self.net_block_due[n] and self.net_notices[n] >= self.block_after:
+                self.net_block_due[n] = t + self.draw(self.block_tab, self.u(BLOCK_DELAY, t, n, 0))
+            if self.cuts[c] and not self.net_cutoff_due[n] and self.net_notices[n] >= self.cutoff_after:
+                self.net_cutoff_due[n] = t + self.draw(self.cutoff_tab, self.u(CUTOFF_DELAY, t, n, 0))
+            if self.net_block_due[n] == t:
+                self.net_blocked_day[n] = t
+                lost = (self.net_users[n] * self.block_fx) >> FX_BITS
+                self.net_users[n] -= lost
+                self.unserved[c] += lost
+                self.row[D_BLOCKING_ORDERS] += 1
+            if self.net_cutoff_due[n] == t:
+                self.net_cut_day[n] = t
+                self.row[D_CUTOFFS] += 1
+            if self.net_cut_day[n] != -1 and self.u(CUTOFF_QUIT, t, n, 0) < self.cutoff_quit_p:
+                self.end_network(n, t, CAUSE_QUIT)
+                self.row[D_QUITS] += 1
+                self.row[D_CUTOFF_QUITS] += 1
 
     cdef void mla_queues(self, int64_t t) noexcept nogil:
         cdef int64_t c, i, r, k
@@ -919,9 +1097,53 @@ cdef class Engine:
                 due = t + self.draw(self.succ_tab, self.u(SUCC_DELAY, 0, n, 0))
                 self.cal_add(self.cal_successor, self.net_succ_next, due, n)
 
+    cdef void users(self, int64_t t) noexcept nogil:
+        cdef int64_t i, j, n, x, c, movers, target, back, gain
+        self.cal_pop(self.cal_migrate, self.net_mig_next, t)
+        for i in range(self.due.n):
+            n = self.due.data[i]
+            c = self.net_market[n]
+            movers = self.net_movers[n]
+            self.in_transit[c] -= movers
+            target = -1
+            for j in range(self.live_list.n):  # the live network of the market with the most users, lowest id first
+                x = self.live_list.data[j]
+                if self.net_ended[x] == -1 and self.net_market[x] == c and (
+                        target == -1 or self.net_users[x] > self.net_users[target]):
+                    target = x
+            if target == -1:
+                self.unserved[c] += movers
+            else:
+                self.gain_users(target, movers)
+                self.row[D_MIGRATED] += movers
+        for c in range(self.C):
+            self.scratch_count[c] = 0
+            self.scratch_rank[c] = 0
+        for i in range(self.live_list.n):
+            n = self.live_list.data[i]
+            if self.net_ended[n] == -1 and self.net_blocked_day[n] == -1:
+                self.scratch_count[self.net_market[n]] += 1
+        for c in range(self.C):
+            back = (self.lapsed[c] * self.return_fx) >> FX_BITS
+            self.lapsed[c] -= back
+            self.unserved[c] += back
+            # reuse scratch_served as this market's gain today
+            self.scratch_served[c] = (self.unserved[c] * self.acquire_fx) >> FX_BITS if self.scratch_count[c] else 0
+            self.unserved[c] -= self.scratch_served[c]
+        for i in range(self.live_list.n):
+            n = self.live_list.data[i]
+            if self.net_ended[n] != -1 or self.net_blocked_day[n] != -1:
+                continue
+            c = self.net_market[n]
+            gain = self.scratch_served[c]
+            self.gain_users(n, gain // self.scratch_count[c] + (1 if self.scratch_rank[c] < gain % self.scratch_count[c] else 0))
+            self.scratch_rank[c] += 1
+
     cdef void reprovisioning(self, int64_t t) noexcept nogil:
-        cdef int64_t i, n, slot, missing, keep = 0
+        cdef int64_t i, n, slot, missing, keep = 0, c
         cdef int64_t* ids = self.live_list.data
+        for c in range(self.C):
+            self.heat[c] -= self.heat[c] >> self.heat_shift
         for i in range(self.live_list.n):
             n = ids[i]
             if self.net_ended[n] != -1:
@@ -937,6 +1159,8 @@ cdef class Engine:
 
     cdef void record(self, int64_t t) noexcept nogil:
         cdef int64_t c, haven_up = 0
+        cdef int64_t i, n, served = 0, unserved = 0, lapsed = 0, transit = 0, available = 0
+        cdef int64_t* um = self.users_by_market + (t - 1) * (self.C + 1)
         cdef int64_t* bc = self.by_country + (t - 1) * (self.C + 1)
         bc[0] = t
         for c in range(self.C):
@@ -949,6 +1173,28 @@ cdef class Engine:
         self.row[D_SERVERS_UP_HAVEN] = haven_up
         self.row[D_CASES_OPEN] = self.n_cases_open
         self.row[D_MLA_BACKLOG] = self.backlog
+        for c in range(self.C):
+            self.scratch_served[c] = 0
+            self.scratch_count[c] = 0
+        for i in range(self.live_list.n):
+            n = self.live_list.data[i]
+            if self.net_ended[n] == -1:
+                self.scratch_served[self.net_market[n]] += self.net_users[n]
+                self.scratch_count[self.net_market[n]] += 1
+        um[0] = t
+        for c in range(self.C):
+            um[c + 1] = self.scratch_served[c]
+            served += self.scratch_served[c]
+            unserved += self.unserved[c]
+            lapsed += self.lapsed[c]
+            transit += self.in_transit[c]
+            if self.demand_units[c] > 0 and self.scratch_count[c] > 0:
+                available += 1
+        self.row[D_USERS_SERVED] = served
+        self.row[D_USERS_UNSERVED] = unserved
+        self.row[D_USERS_LAPSED] = lapsed
+        self.row[D_USERS_IN_TRANSIT] = transit
+        self.row[D_MARKETS_AVAILABLE] = available
 
     # ------------------------------------------------------------------ driver and outputs
 
@@ -988,6 +1234,9 @@ cdef class Engine:
             nv[n, 11] = self.net_cases[n]
             nv[n, 12] = self.net_arrested_by[n]
             nv[n, 13] = self.net_first_case[n]
+            nv[n, 14] = self.net_users_peak[n]
+            nv[n, 15] = self.net_blocked_day[n]
+            nv[n, 16] = self.net_cut_day[n]
         reqs = np.empty((self.n_req, 10), dtype=np.int64)
         cdef int64_t[:, ::1] rv = reqs
         for r in range(self.n_req):
@@ -1010,13 +1259,13 @@ cdef class Engine:
     def state_bytes(self):
         """Bytes of run state held in C arrays (outputs excluded): entity arrays sized by the entities
         created (at most twice, from doubling), per-country arrays, and five calendar heads per day."""
-        per_entity = 19 * self.cap_net + 11 * self.cap_srv + 9 * self.cap_case + 12 * self.cap_req
+        per_entity = (27 + self.C) * self.cap_net + 11 * self.cap_srv + 9 * self.cap_case + 12 * self.cap_req
         lists = self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
-        return 8 * (per_entity + lists + 5 * self.C + 5 * (self.T + 1))
+        return 8 * (per_entity + lists + 12 * self.C + 6 * (self.T + 1))
 
     def daily_table(self):
-        """The daily table and the servers-by-country matrix as int64 arrays."""
-        return self.daily_arr, self.by_country_arr
+        """The daily table, the servers-by-country and the users-by-market matrices as int64 arrays."""
+        return self.daily_arr, self.by_country_arr, self.users_arr
 
 
 def run(world, seed, stats=None):
@@ -1028,7 +1277,8 @@ def run(world, seed, stats=None):
     eng.run()
     if stats is not None:
         stats.update(eng.entity_counts(), state_bytes=eng.state_bytes())
-    daily, by_country = eng.daily_table()
+    daily, by_country, users = eng.daily_table()
     nets, reqs = eng.records()
-    return RunResult(frame(daily, DAILY_COLUMNS), frame(by_country, ("day",) + tuple(world.country_ids)),
-                     frame(nets, NETWORK_COLUMNS), frame(reqs, REQUEST_COLUMNS), meta=run_meta(world, seed, "fast"))
+    countries = ("day",) + tuple(world.country_ids)
+    return RunResult(frame(daily, DAILY_COLUMNS), frame(by_country, countries), frame(nets, NETWORK_COLUMNS),
+                     frame(reqs, REQUEST_COLUMNS), frame(users, countries), meta=run_meta(world, seed, "fast"))

@@ -7,7 +7,7 @@ probability and delay table comes from the compiled world: the agents do no floa
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -155,6 +155,13 @@ class PirateNetwork(mesa.Agent):
         self.case = -1
         self.first_case = -1
         self.arrested_by = -1
+        # stage B: users (units), interventions, and the servers it lost per host country (its memory)
+        self.users = self.users_peak = 0
+        self.blocked = self.cut = False
+        self.block_due = self.cutoff_due = 0
+        self.blocked_day = self.cut_day = -1
+        self.movers = 0
+        self.memory: Counter[int] = Counter()
         self.servers: list[Server] = []
         self.n_up = 0
         self.servers_created = self.takedowns = self.seizures = self.notices = self.cases = 0

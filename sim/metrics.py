@@ -15,11 +15,12 @@ import numpy as np
 from sim.outputs import (CAUSE_ALIVE, CAUSE_ARREST, KIND_MLA, KIND_NAMES, OUTCOME_EVIDENCE, OUTCOME_LOST,
                          OUTCOME_REFUSED, RunResult)
 from sim.survival import kaplan_meier
+from sim.world import USER_UNIT
 
 ROUTE_METRICS = tuple(f"route_share_{name}" for name in KIND_NAMES)
 METRICS = ("persistence", "supply", "lifetime_rmst", "lifetime_median", "dismantled_share", "haven_share",
            "mla_delay_median", "evidence_loss_share", "arrests_per_year", "case_success_share",
-           "time_to_arrest_median") + ROUTE_METRICS
+           "time_to_arrest_median") + ROUTE_METRICS + ("users_served", "availability", "users_migrated_per_year")
 NAN = math.nan
 CLOSINGS = ("arrests", "cases_failed_evidence", "cases_failed_haven", "cases_timed_out", "cases_moot")
 
@@ -91,6 +92,12 @@ def compute(result: RunResult) -> dict[str, float]:
     out["case_success_share"] = _ratio(after["arrests"].sum(), sum(after[c].sum() for c in CLOSINGS))
     durations, events = time_to_arrest(result, warmup)
     out["time_to_arrest_median"] = _or_nan(kaplan_meier(durations, events).median()) if len(durations) else NAN
+    # stage B: user units are thousands of users; the metrics are in millions
+    out["users_served"] = float(tail["users_served"].mean()) / USER_UNIT if W > 0 else NAN
+    markets = int(result.meta.get("markets", 0) or 0)
+    out["availability"] = float(tail["markets_available"].mean()) / markets if W > 0 and markets else NAN
+    out["users_migrated_per_year"] = (float(after["migrated"].sum()) / USER_UNIT * 365.0 / len(after)
+                                      if len(after) else NAN)
     evidence = req[(req["outcome"] == OUTCOME_EVIDENCE) & (req["resolved"] > warmup)]
     counts = np.bincount(evidence["kind"].to_numpy(), minlength=len(KIND_NAMES))
     for name, count in zip(ROUTE_METRICS, counts):

@@ -14,17 +14,23 @@ import mesa
 import numpy as np
 
 from sim import rng as R
-from sim.agents import (ARREST, ARRESTING, CLOSED, QUIT, SEIZURE, Case, Country, HostingProvider,
+from sim.agents import (ARREST, ARRESTING, CLOSED, QUIT, SEIZURE, TAKEDOWN, Case, Country, HostingProvider,
                         PirateNetwork, Request, Server)
 from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_JIT, KIND_MLA, KIND_MONEY,
                          KIND_ORDER, KIND_VOLUNTARY, NETWORK_COLUMNS, OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST,
                          OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult, frame, run_meta)
-from sim.world import K_TABLE, World, pick
+from sim.world import FX_BITS, HEAT_LEVELS, HEAT_ONE, HOST_TRIES, K_TABLE, World, pick
 
 _KIND_COUNTER = {KIND_VOLUNTARY: "requests_voluntary", KIND_ORDER: "requests_order", KIND_JIT: "requests_jit",
                  KIND_MONEY: "requests_money"}
-FLOWS = tuple(c for c in DAILY_COLUMNS if c not in ("day", "networks", "servers_up", "servers_up_haven",
-                                                    "cases_open", "mla_backlog"))
+STOCKS = ("day", "networks", "servers_up", "servers_up_haven", "cases_open", "mla_backlog", "users_served",
+          "users_unserved", "users_lapsed", "users_in_transit", "markets_available")
+FLOWS = tuple(c for c in DAILY_COLUMNS if c not in STOCKS)
+
+
+def share_of(n: int, fx: int) -> int:
+    """``(n * fx) >> FX_BITS``: a fixed-point share of n, rounded down (docs/ODD.md §13.2)."""
+    return (n * fx) >> FX_BITS
 
 
 class Calendar:
@@ -71,16 +77,41 @@ class PiracyModel(mesa.Model):
         self.request_calendar = Calendar(T)
         self.arrest_calendar = Calendar(T)
         self.successor_calendar = Calendar(T)
+        self.migration_calendar = Calendar(T)
         self.up_by_country = np.zeros(w.n_countries, dtype=np.int64)
         self.haven_mask = w.haven.astype(bool)
         self.n_cases_open = 0
         self.today: Counter[str] = Counter()
         self.row: dict[str, int] = {}
         self.by_country_rows: list[np.ndarray] = []
+        # stage B: user units per market not served by a live network, and recent removals per host country
+        C = w.n_countries
+        self.unserved = [int(d) for d in w.demand_units]
+        self.lapsed = [0] * C
+        self.in_transit = [0] * C
+        self.heat = [0] * C
+        self.users_rows: list[list[int]] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={col: (lambda m, c=col: m.row[c]) for col in DAILY_COLUMNS})
         for _ in range(w.initial_networks):
             self.create_network(0)
+        self.split_initial_demand()
+
+    def split_initial_demand(self) -> None:
+        """Each market's user units split equally among its initial networks (the lowest ids get the rest)."""
+        by_market: defaultdict[int, list[PirateNetwork]] = defaultdict(list)
+        for net in self.live.values():
+            by_market[net.market].append(net)
+        for c, nets in by_market.items():
+            base, extra = divmod(self.unserved[c], len(nets))
+            for i, net in enumerate(nets):
+                self.gain_users(net, base + (1 if i < extra else 0))
+            self.unserved[c] = 0
+
+    def gain_users(self, net: PirateNetwork, units: int) -> None:
+        """``net`` now serves ``units`` more user units."""
+        net.users += units
+        net.users_peak = max(net.users_peak, net.users)
 
     # ------------------------------------------------------------------ helpers shared by the phases
 
@@ -92,11 +123,13 @@ class PiracyModel(mesa.Model):
         """A delay in days from delay table ``table`` for the uniform ``u``."""
         return int(self.world.delays[table, int(u * K_TABLE)])
 
-    def create_network(self, t: int, predecessor: PirateNetwork | None = None) -> PirateNetwork:
-        """A new network (a successor inherits home and market) with its full set of servers."""
+    def create_network(self, t: int, predecessor: PirateNetwork | None = None, market: int = -1) -> PirateNetwork:
+        """A new network (a successor inherits home and market; demand entry gives the market) with its full
+        set of servers."""
         n = len(self.networks)
         if predecessor is None:
-            market = pick(self.world.market_cum, self.u(R.MARKET, 0, n))
+            if market < 0:
+                market = pick(self.world.market_cum, self.u(R.MARKET, 0, n))
             if self.u(R.RESIDENCE, 0, n) < self.world.home_in_market:
                 home = market
             else:
@@ -114,7 +147,7 @@ class PiracyModel(mesa.Model):
     def provision(self, net: PirateNetwork, t: int) -> Server:
         """Rent a server for ``net`` from a provider chosen by size (and risk)."""
         s = len(self.servers)
-        provider = pick(self.world.host_cum, self.u(R.HOST, 0, s))
+        provider = self.choose_host(net, s)
         server = Server(self, s, net.idx, provider, t)
         self.servers.append(server)
         self.up_servers[s] = server
@@ -124,15 +157,35 @@ class PiracyModel(mesa.Model):
         self.up_by_country[server.country] += 1
         return server
 
+    def choose_host(self, net: PirateNetwork, s: int) -> int:
+        """The provider of server ``s``: proposals by size, each accepted with exp(-beta * heat level) (docs/ODD.md
+        §13.4); without adaptation the first proposal, which is stage A's draw."""
+        w = self.world
+        for i in range(HOST_TRIES):
+            p = pick(w.host_cum, self.u(R.HOST, 0, s, i))
+            if not w.adaptive:
+                return p
+            c = int(w.provider_country[p])
+            eco = ((self.heat[c] >> 16) * 10) // (int(self.up_by_country[c]) + 1)
+            level = min(HEAT_LEVELS - 1, eco + share_of(net.memory[c], w.memory_fx))
+            if level == 0 or self.u(R.HOST_ACCEPT, 0, s, i) < w.accept[level]:
+                return p
+        return p
+
     def remove_server(self, server: Server, t: int, cause: int) -> None:
-        """Take a server down (any cause); its pending notice and seizure are cancelled."""
+        """Take a server down (any cause); its pending notice and seizure are cancelled. A takedown or seizure
+        heats its country and stays in its network's memory."""
         server.up = False
         server.removed_day = t
         server.removal_cause = cause
         server.notice_due = server.seize_due = 0
         del self.up_servers[server.idx]
-        self.networks[server.network].n_up -= 1
+        net = self.networks[server.network]
+        net.n_up -= 1
         self.up_by_country[server.country] -= 1
+        if cause == TAKEDOWN or cause == SEIZURE:
+            self.heat[server.country] += HEAT_ONE
+            net.memory[server.country] += 1
 
     def quit_check(self, server: Server, t: int) -> None:
         """After a takedown or seizure, the operator may give up."""
@@ -148,6 +201,15 @@ class PiracyModel(mesa.Model):
         net.ended = t
         net.cause = cause
         del self.live[net.idx]
+        if net.users:
+            movers = share_of(net.users, self.world.migrate_fx)
+            self.lapsed[net.market] += net.users - movers
+            net.movers = movers
+            if movers:
+                self.in_transit[net.market] += movers
+                due = t + self.draw(self.world.migration_tab, self.u(R.MIGRATE_DELAY, t, net.idx))
+                self.migration_calendar.add(due, net.idx)
+            net.users = 0
         if net.case != -1:
             self.close_case(self.cases[net.case])
             if cause != CAUSE_ARREST:
@@ -220,7 +282,7 @@ class PiracyModel(mesa.Model):
     # ------------------------------------------------------------------ the day: eleven phases in order
 
     def step(self) -> None:
-        """One day t: the eleven phases of MODEL.md §6, in order."""
+        """One day t: the thirteen phases of docs/ODD.md §4 and §13.4, in order."""
         t = self.steps
         self.today.clear()
         self.arrivals(t)
@@ -228,10 +290,12 @@ class PiracyModel(mesa.Model):
         self.notices_due(t)
         self.seizures_due(t)
         self.cases_open(t)
+        self.interventions(t)
         self.mla_queues(t)
         self.requests_due(t)
         self.cases_resolve(t)
         self.arrests_due(t)
+        self.users(t)
         self.reprovisioning(t)
         self.record(t)
 
@@ -241,6 +305,16 @@ class PiracyModel(mesa.Model):
         for pred in self.successor_calendar.pop(t):
             self.create_network(t, self.networks[pred])
             self.today["successors"] += 1
+        if w.entry_demand:  # stage B: entry per market, driven by its unserved users
+            for c in range(w.n_countries):
+                if w.demand_units[c] == 0:
+                    continue
+                q = w.entry_dq[w.entry_dq_off[c] + self.unserved[c]]
+                for slot in range(w.entry_slots):
+                    if self.u(R.ENTRY, t, c, slot) < q:
+                        self.create_network(t, market=c)
+                        self.today["entries"] += 1
+            return
         q = w.entry_q[min(len(self.live), w.market_capacity)]
         for slot in range(w.entry_slots):
             if self.u(R.ENTRY, t, slot) < q:
@@ -293,6 +367,30 @@ class PiracyModel(mesa.Model):
         for net in self.live.values():
             if net.case == -1 and net.notices_since_case >= threshold:
                 self.countries[net.market].consider_complaint(net, t)
+
+    def interventions(self, t: int) -> None:
+        """5b. Blocking orders and payment cut-offs: ordered after enough notices in a market that uses them,
+        taking effect after a delay; a cut-off network may quit any day."""
+        w = self.world
+        for net in list(self.live.values()):
+            c = net.market
+            if w.blocks[c] and not net.block_due and net.notices >= w.block_after:
+                net.block_due = t + self.draw(w.block_tab, self.u(R.BLOCK_DELAY, t, net.idx))
+            if w.cuts[c] and not net.cutoff_due and net.notices >= w.cutoff_after:
+                net.cutoff_due = t + self.draw(w.cutoff_tab, self.u(R.CUTOFF_DELAY, t, net.idx))
+            if net.block_due == t:
+                net.blocked, net.blocked_day = True, t
+                lost = share_of(net.users, w.block_fx)
+                net.users -= lost
+                self.unserved[c] += lost
+                self.today["blocking_orders"] += 1
+            if net.cutoff_due == t:
+                net.cut, net.cut_day = True, t
+                self.today["cutoffs"] += 1
+            if net.cut and self.u(R.CUTOFF_QUIT, t, net.idx) < w.cutoff_quit_prob:
+                self.end_network(net, t, CAUSE_QUIT)
+                self.today["quits"] += 1
+                self.today["cutoff_quits"] += 1
 
     def mla_queues(self, t: int) -> None:
         """6. Each country starts its quota of queued incoming MLA requests."""
@@ -406,8 +504,41 @@ class PiracyModel(mesa.Model):
             if self.u(R.SUCCESSOR, 0, net.idx) < w.succ_q[j, u]:
                 self.successor_calendar.add(t + self.draw(w.successor_tab, self.u(R.SUCC_DELAY, 0, net.idx)), net.idx)
 
+    def users(self, t: int) -> None:
+        """10b. Migrating users arrive at their market's largest live network; lapsed users return to looking;
+        live, unblocked networks win a share of each market's unserved users, split equally."""
+        w = self.world
+        for n in self.migration_calendar.pop(t):
+            ended = self.networks[n]
+            c, movers = ended.market, ended.movers
+            self.in_transit[c] -= movers
+            target = max((x for x in self.live.values() if x.market == c), key=lambda x: (x.users, -x.idx), default=None)
+            if target is None:
+                self.unserved[c] += movers
+            else:
+                self.gain_users(target, movers)
+                self.today["migrated"] += movers
+        eligible: defaultdict[int, list[PirateNetwork]] = defaultdict(list)
+        for net in self.live.values():
+            if not net.blocked:
+                eligible[net.market].append(net)
+        for c in range(w.n_countries):
+            back = share_of(self.lapsed[c], w.return_fx)
+            self.lapsed[c] -= back
+            self.unserved[c] += back
+            nets = eligible.get(c)
+            if not nets:
+                continue
+            gain = share_of(self.unserved[c], w.acquire_fx)
+            base, extra = divmod(gain, len(nets))
+            for i, net in enumerate(nets):
+                self.gain_users(net, base + (1 if i < extra else 0))
+            self.unserved[c] -= gain
+
     def reprovisioning(self, t: int) -> None:
-        """10. Live networks replace missing servers."""
+        """11. Every country's heat decays; live networks replace missing servers."""
+        k = self.world.heat_shift
+        self.heat = [h - (h >> k) for h in self.heat]
         for net in self.live.values():
             net.rebuild(t)
 
@@ -415,9 +546,18 @@ class PiracyModel(mesa.Model):
         """11. The day's row: flows counted today, stocks at the end of the day."""
         up = self.up_by_country
         self.row = {c: self.today[c] for c in FLOWS}
+        served = [0] * self.world.n_countries
+        live_in = [0] * self.world.n_countries
+        for net in self.live.values():
+            served[net.market] += net.users
+            live_in[net.market] += 1
         self.row.update(day=t, networks=len(self.live), servers_up=len(self.up_servers),
                         servers_up_haven=int(up[self.haven_mask].sum()), cases_open=self.n_cases_open,
-                        mla_backlog=sum(len(c.mla_queue) for c in self.countries))
+                        mla_backlog=sum(len(c.mla_queue) for c in self.countries), users_served=sum(served),
+                        users_unserved=sum(self.unserved), users_lapsed=sum(self.lapsed),
+                        users_in_transit=sum(self.in_transit),
+                        markets_available=sum(1 for c, d in enumerate(self.world.demand_units) if d > 0 and live_in[c]))
+        self.users_rows.append([t] + served)
         self.datacollector.collect(self)
         self.by_country_rows.append(np.concatenate([[t], up]))
 
@@ -429,11 +569,12 @@ class PiracyModel(mesa.Model):
         daily = self.datacollector.get_model_vars_dataframe()[list(DAILY_COLUMNS)].astype(np.int64).reset_index(drop=True)
         by_country = frame(self.by_country_rows, ("day",) + w.country_ids)
         networks = frame([[n.idx, n.predecessor, n.born, n.ended, n.cause, n.home, n.market, n.servers_created,
-                           n.takedowns, n.seizures, n.notices, n.cases, n.arrested_by, n.first_case]
-                          for n in self.networks], NETWORK_COLUMNS)
+                           n.takedowns, n.seizures, n.notices, n.cases, n.arrested_by, n.first_case, n.users_peak,
+                           n.blocked_day, n.cut_day] for n in self.networks], NETWORK_COLUMNS)
         requests = frame([[r.id, r.case, r.server, r.lead, r.requested, r.kind, r.created, r.started, r.resolved,
                            r.outcome] for r in self.requests], REQUEST_COLUMNS)
-        return RunResult(daily, by_country, networks, requests, meta=run_meta(w, self.seed, "mesa"))
+        users = frame(self.users_rows, ("day",) + w.country_ids)
+        return RunResult(daily, by_country, networks, requests, users, meta=run_meta(w, self.seed, "mesa"))
 
 
 def run_mesa(world: World, seed: int | None = None, progress: Callable[[int], None] | None = None) -> RunResult:

@@ -21,16 +21,21 @@ DAILY_COLUMNS = (
     # version 2, appended so version-1 readers keep working
     "requests_voluntary", "requests_order", "requests_jit", "requests_money", "fallbacks", "cases_identified",
     "prosecutions_home",
+    # stage B (docs/ODD.md §13): user units (1 unit = 1,000 users) and interventions without MLA
+    "users_served", "users_unserved", "users_lapsed", "users_in_transit", "migrated", "markets_available",
+    "blocking_orders", "cutoffs", "cutoff_quits",
 )
 NETWORK_COLUMNS = (
     "network", "predecessor", "born", "ended", "cause", "home", "market", "servers_created", "takedowns",
     "seizures", "notices", "cases",
     "arrested_by", "first_case",  # version 2: the arresting country (-1), the day its first case opened (-1)
+    "users_peak", "blocked_day", "cut_day",  # stage B: most user units it served; days it was blocked, cut off (-1)
 )
 REQUEST_COLUMNS = (
     "request", "case", "server", "lead", "requested", "kind", "created", "started", "resolved", "outcome",
 )
-TABLES = ("daily", "servers_by_country", "networks", "requests")
+TABLES = ("daily", "servers_by_country", "networks", "requests", "users_by_market")
+OPTIONAL_TABLES = ("users_by_market",)  # absent from run folders written before stage B
 
 # Codes used in the record tables.
 CAUSE_ALIVE, CAUSE_ARREST, CAUSE_QUIT = 0, 1, 2
@@ -47,20 +52,21 @@ def frame(data: np.ndarray | list, columns: tuple[str, ...] | list[str]) -> pd.D
 
 @dataclass
 class RunResult:
-    """One run's outputs: four int64 tables and what identifies the run."""
+    """One run's outputs: five int64 tables and what identifies the run."""
 
     daily: pd.DataFrame
     servers_by_country: pd.DataFrame   # columns: day, then one per country id (up servers at end of day)
     networks: pd.DataFrame
     requests: pd.DataFrame
+    users_by_market: pd.DataFrame = field(default_factory=pd.DataFrame)  # day, then user units served per country
     meta: dict[str, Any] = field(default_factory=dict)  # scenario, digest, seed, engine, countries, havens
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four tables by name."""
+        """The tables by name."""
         return {name: getattr(self, name) for name in TABLES}
 
     def equals(self, other: "RunResult") -> bool:
-        """True when all four tables are identical, values, column names and dtypes included."""
+        """True when all tables are identical, values, column names and dtypes included."""
         return all(a.equals(b) and list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all()
                    for a, b in zip(self.tables().values(), other.tables().values()))
 
@@ -92,6 +98,8 @@ class RunResult:
                 df = pd.read_parquet(src / f"{name}.parquet")
             elif (src / f"{name}.csv").exists():
                 df = pd.read_csv(src / f"{name}.csv")
+            elif name in OPTIONAL_TABLES:
+                df = pd.DataFrame()
             else:
                 raise FileNotFoundError(f"{src}: no {name}.csv or {name}.parquet (not a run folder?)")
             tables[name] = df.astype(np.int64)
@@ -104,4 +112,5 @@ def run_meta(world: "World", seed: int, engine: str) -> dict[str, Any]:
     """What identifies a run: scenario name and digest, seed, engine, horizon, warm-up, countries and havens."""
     return {"scenario": world.name, "scenario_digest": world.digest, "seed": int(seed), "engine": engine,
             "horizon_days": world.horizon, "warmup_days": world.warmup, "countries": list(world.country_ids),
+            "markets": int((world.demand_units > 0).sum()),
             "havens": [c for c, h in zip(world.country_ids, world.haven) if h]}

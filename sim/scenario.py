@@ -33,6 +33,7 @@ __all__ = [
     "Provider",
     "Pirates",
     "Enforcement",
+    "Market",
     "Policy",
     "Scenario",
     "load",
@@ -45,6 +46,7 @@ __all__ = [
 
 PROVIDER_KINDS = ("mainstream", "offshore", "bulletproof")
 EVIDENCE_RULES = ("all", "first")
+ENTRY_RULES = ("capacity", "demand")
 _np_bool = np.bool_
 
 
@@ -148,6 +150,8 @@ class Country:
     extradites: float = _f(0.5, "chance 0..1 it extradites (times criminalises')", 0, 1)
     extradites_nationals: bool = _f(True, "it extradites its own nationals (false: a constitutional or statutory bar)")
     prosecutes_nationals: float = _f(0.0, "chance 0..1 it prosecutes at home a national it will not surrender", 0, 1)
+    blocks_sites: bool = _f(False, "its courts issue dynamic blocking orders against services detected in its market")
+    cuts_payments: bool = _f(False, "it orders payment and advertising cut-offs against services in its market")
     retention_days: int = _f(180, "days providers there keep logs", 0)
     demand: float = _f(1.0, "weight: where customers and right holders are", 0)
     origin: float = _f(1.0, "weight: where operators live", 0)
@@ -192,6 +196,10 @@ class Pirates:
     risk_aversion: float = _f(0.0, "beta: host choice weight exp(-beta * risk)", 0)
     quit_prob: float = _f(0.01, "chance a network quits per server removed by takedown or seizure", 0, 1)
     home_in_market: float = _f(0.0, "chance the operator lives in its market country", 0, 1)
+    heat_aversion: float = _f(0.0, "beta: host choice weight share**alpha * exp(-beta * heat level); 0: no adaptation", 0)
+    heat_half_life_days: float = _f(30.0, "days in which a country's recent-removal count halves (rounded to 0.69 * 2**k)",
+                                    0, lo_open=True)
+    memory_weight: float = _f(1.0, "heat levels a network adds per server it lost in a country", 0)
     successor_prob: float = _f(0.3, "chance an arrested network is succeeded", 0, 1)
     successor_prob_joint: float = _f(0.075, "the same when joint action reaches all its up servers (pro rata in between)", 0, 1)
     successor: Delay = _f(Delay(60, 180), "delay until a successor starts")
@@ -207,8 +215,25 @@ class Enforcement:
     evidence_rule: str = _f("all", "all: a case waits for every answer; first: it proceeds on the first identifying piece")
     money_trail_prob: float = _f(0.0, "chance a case finds a domestic payment or reseller trail", 0, 1)
     money_identify_prob: float = _f(0.5, "chance a money trail identifies the operator", 0, 1)
+    block_after_notices: int = _f(10, "notices against a network before a blocking country's courts are asked", 1)
+    block: Delay = _f(Delay(30, 90), "delay until a blocking order takes effect")
+    block_effect: float = _f(0.22, "share of a blocked network's users it loses (they look for another service)", 0, 1)
+    cutoff_after_notices: int = _f(10, "notices against a network before a payment and advertising cut-off is ordered", 1)
+    cutoff: Delay = _f(Delay(30, 90), "delay until the cut-off takes effect")
+    cutoff_quit_prob: float = _f(0.01, "daily chance a cut-off network's operator quits", 0, 1)
     case_timeout_days: int = _f(730, "days after which a case still waiting for evidence fails", 1)
     haven_law_below: float = _f(0.5, "countries with law' = min(criminalises', powers', priority') below this are havens", 0, 1)
+
+
+@dataclass(frozen=True)
+class Market:
+    """Users of illegal services and where they go (stage B)."""
+
+    entry: str = _f("capacity", "capacity: one global entry rule up to market_capacity; demand: entry per market from unserved users")
+    acquire_share: float = _f(0.05, "share of a market's unserved users its live, unblocked networks win each day", 0, 1)
+    return_share: float = _f(0.01, "share of lapsed users (who left piracy) who look for a service again each day", 0, 1)
+    migrate_share: float = _f(0.71, "share of an ended network's users who move to the largest survivor of its market", 0, 1)
+    migration: Delay = _f(Delay(4, 6), "delay until migrating users arrive")
 
 
 @dataclass(frozen=True)
@@ -220,6 +245,8 @@ class Policy:
                           lo_open=True)
     surrender_speed: float = _f(1.0, "multiplies the median and p90 of every extradition and bloc surrender", 0, lo_open=True)
     priority_floor: float = _f(0.0, "priority' = max(priority, floor)", 0, 1)
+    blocking_everywhere: bool = _f(False, "every country's courts issue blocking orders")
+    cutoff_everywhere: bool = _f(False, "every country orders payment and advertising cut-offs")
     capacity_scale: float = _f(1.0, "capacity' = round(capacity * scale)", 0)
     preservation_everywhere: bool = _f(False, "every pair of countries preserves data on request")
     join: Mapping[str, tuple[str, ...]] = _f(doc="{bloc: [country ids]} extra members (\"*\": every country)",
@@ -242,6 +269,7 @@ class Scenario:
     providers: tuple[Provider, ...] = _f(doc="the hosting providers (required, ids unique)", default_factory=tuple)
     pirates: Pirates = _f(Pirates(), "pirate networks")
     enforcement: Enforcement = _f(Enforcement(), "enforcement")
+    market: Market = _f(Market(), "users and displacement (stage B)")
     policy: Policy = _f(Policy(), "policy levers")
 
     def country_index(self) -> dict[str, int]:
@@ -401,6 +429,8 @@ def _check_references(sc: Scenario, b: _Builder) -> None:
             raise b.error(f"providers[{i}].kind", f"must be one of {', '.join(PROVIDER_KINDS)}", p.kind)
     if sc.enforcement.evidence_rule not in EVIDENCE_RULES:
         raise b.error("enforcement.evidence_rule", f"must be one of {', '.join(EVIDENCE_RULES)}", sc.enforcement.evidence_rule)
+    if sc.market.entry not in ENTRY_RULES:
+        raise b.error("market.entry", f"must be one of {', '.join(ENTRY_RULES)}", sc.market.entry)
     if sc.warmup_days >= sc.horizon_days:
         raise b.error("warmup_days", f"must be below horizon_days ({sc.horizon_days})", sc.warmup_days)
     for bloc, members in sc.policy.join.items():
@@ -422,7 +452,7 @@ def _check_references(sc: Scenario, b: _Builder) -> None:
 
 _WORLD_FIELDS = ("law", "criminalises", "powers", "priority", "capacity", "mla_per_day", "extradites",
                  "prosecutes_nationals", "retention_days", "demand", "origin")
-_WORLD_FLAGS = ("extradites_nationals",)
+_WORLD_FLAGS = ("extradites_nationals", "blocks_sites", "cuts_payments")
 _WORLD_DELAYS = ("mla", "court", "extradition")
 
 
@@ -644,7 +674,7 @@ def describe() -> str:
     """Markdown reference of every scenario field, its default and range (generated from the schema)."""
     lines: list[str] = []
     for cls, prefix in ((Scenario, ""), (Bloc, "blocs.NAME."), (Country, "countries[]."), (Provider, "providers[]."),
-                        (Pirates, "pirates."), (Enforcement, "enforcement."), (Policy, "policy.")):
+                        (Pirates, "pirates."), (Enforcement, "enforcement."), (Market, "market."), (Policy, "policy.")):
         lines += [f"### `{prefix or 'top level'}`", "", (cls.__doc__ or "").strip().splitlines()[0], "",
                   "| field | default | range | meaning |", "|---|---|---|---|"]
         for f in dataclasses.fields(cls):

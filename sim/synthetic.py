@@ -44,6 +44,8 @@ def random_raw(seed: int, n_countries: int = 8, n_providers: int = 20, horizon: 
             countries[-1].update({k: float(np.round(g.uniform(0, 1), 3)) for k in ("criminalises", "powers", "priority")})
         countries[-1]["extradites_nationals"] = bool(g.random() < 0.7)
         countries[-1]["prosecutes_nationals"] = float(np.round(g.uniform(0, 1), 3))
+        countries[-1]["blocks_sites"] = bool(g.random() < 0.3)
+        countries[-1]["cuts_payments"] = bool(g.random() < 0.3)
     countries[0]["demand"] = max(countries[0]["demand"], 0.5)
     countries[0]["origin"] = max(countries[0]["origin"], 0.5)
     kinds = ("mainstream", "offshore", "bulletproof")
@@ -60,7 +62,10 @@ def random_raw(seed: int, n_countries: int = 8, n_providers: int = 20, horizon: 
            "host_size_exponent": float(np.round(g.uniform(0, 2), 3)), "risk_aversion": float(np.round(g.uniform(0, 3), 3)),
            "quit_prob": float(np.round(g.uniform(0, 0.05), 4)), "successor_prob": float(np.round(g.uniform(0, 1), 3)),
            "successor_prob_joint": float(np.round(g.uniform(0, 1), 3)), "successor": _delay(g, 5, 120),
-           "home_in_market": float(np.round(g.uniform(0, 1), 3))}
+           "home_in_market": float(np.round(g.uniform(0, 1), 3)),
+           "heat_aversion": float(np.round(g.uniform(0, 3), 3)) if g.random() < 0.4 else 0.0,
+           "heat_half_life_days": float(np.round(g.uniform(2, 120), 1)),
+           "memory_weight": float(np.round(g.uniform(0, 2), 3))}
     pir["entry_per_day"] = min(pir["entry_per_day"], float(pir["entry_slots"]))
     pir.update(pirates)
     return {
@@ -70,7 +75,15 @@ def random_raw(seed: int, n_countries: int = 8, n_providers: int = 20, horizon: 
                         "identify_prob": float(np.round(g.uniform(0, 1), 3)), "case_timeout_days": int(g.integers(10, 400)),
                         "haven_law_below": 0.5, "evidence_rule": "first" if g.random() < 0.5 else "all",
                         "money_trail_prob": float(np.round(g.uniform(0, 1), 3)) if g.random() < 0.5 else 0.0,
-                        "money_identify_prob": float(np.round(g.uniform(0, 1), 3))},
+                        "money_identify_prob": float(np.round(g.uniform(0, 1), 3)),
+                        "block_after_notices": int(g.integers(1, 8)), "block": _delay(g, 5, 60),
+                        "block_effect": float(np.round(g.uniform(0, 1), 3)),
+                        "cutoff_after_notices": int(g.integers(1, 8)), "cutoff": _delay(g, 5, 60),
+                        "cutoff_quit_prob": float(np.round(g.uniform(0, 0.05), 4))},
+        "market": {"entry": "demand" if g.random() < 0.4 else "capacity",
+                   "acquire_share": float(np.round(g.uniform(0, 0.3), 3)),
+                   "return_share": float(np.round(g.uniform(0, 0.1), 3)),
+                   "migrate_share": float(np.round(g.uniform(0, 1), 3)), "migration": _delay(g, 1, 10)},
         "policy": {"harmonization": float(np.round(g.uniform(0, 1), 3)) if g.random() < 0.3 else 0.0,
                    "mla_speed": float(np.round(g.uniform(0.1, 2), 3)) if g.random() < 0.3 else 1.0,
                    "surrender_speed": float(np.round(g.uniform(0.1, 2), 3)) if g.random() < 0.3 else 1.0,

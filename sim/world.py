@@ -19,6 +19,11 @@ from scipy.special import ndtri
 from sim.scenario import Delay, Scenario, load
 
 K_TABLE = 1000
+USER_UNIT = 1000        # users per integer user unit (stage B)
+FX_BITS = 20            # shares in the day loop are 20-bit fixed point: x of N is (N * round(x * 2**20)) >> 20
+HEAT_ONE = 1 << 16      # a removal adds this to a country's heat (fixed point, so the halving keeps resolution)
+HEAT_LEVELS = 16        # host-choice heat levels 0..15
+HOST_TRIES = 32         # rejection-sampling proposals before the last one is taken
 Z90 = 1.2815515655446004  # standard normal quantile at 0.9
 
 
@@ -92,6 +97,29 @@ class World:
     money_trail_prob: float
     money_identify_prob: float
     case_timeout_days: int
+    # stage B: users and displacement (docs/ODD.md §13)
+    demand_units: np.ndarray      # (C,) int64: round(demand * USER_UNIT)
+    entry_demand: int             # 1: market.entry demand
+    entry_dq: np.ndarray          # (sum(D + 1),) float64: entry chance per slot for market c, u unserved at [off[c] + u]
+    entry_dq_off: np.ndarray      # (C,) int64
+    acquire_fx: int
+    return_fx: int
+    migrate_fx: int
+    migration_tab: int
+    # stage B: interventions without MLA
+    blocks: np.ndarray            # (C,) int64 (0/1)
+    cuts: np.ndarray              # (C,) int64 (0/1)
+    block_after: int
+    block_tab: int
+    block_fx: int
+    cutoff_after: int
+    cutoff_tab: int
+    cutoff_quit_prob: float
+    # stage B: adaptive host choice
+    adaptive: int                 # 1 when heat_aversion > 0
+    heat_shift: int               # k: heat decays by heat >> k each day
+    accept: np.ndarray            # (HEAT_LEVELS,) float64: exp(-beta * level)
+    memory_fx: int
 
     @property
     def n_countries(self) -> int:
@@ -141,6 +169,11 @@ def cumulative(weights: np.ndarray) -> np.ndarray:
     # Everything from the last positive weight on is exactly 1.0: u < 1 always picks a positive weight there.
     cum[int(np.flatnonzero(w > 0)[-1]):] = 1.0
     return cum
+
+
+def fixed(x: float) -> int:
+    """``round(x * 2**FX_BITS)``: a share as the fixed-point integer the day loop multiplies with."""
+    return int(round(x * (1 << FX_BITS)))
 
 
 def threshold53(p: float) -> int:
@@ -244,6 +277,18 @@ def compile_world(sc: Scenario) -> World:
         succ_q = np.where(u > 0, pir.successor_prob - (pir.successor_prob - pir.successor_prob_joint) * j / np.maximum(u, 1),
                           pir.successor_prob_joint)
 
+    mk = sc.market
+    D = np.rint(np.array([c.demand for c in countries], dtype=np.float64) * USER_UNIT).astype(np.int64)
+    D_total = max(1, int(D.sum()))
+    entry_dq_off = np.concatenate([[0], np.cumsum(D + 1)[:-1]]).astype(np.int64)
+    entry_dq = np.concatenate([pir.entry_per_day * np.arange(d + 1, dtype=np.float64) / D_total / pir.entry_slots
+                               for d in D])
+    heat_shift = max(0, int(round(math.log2(pir.heat_half_life_days / math.log(2)))))
+    blocks = np.array([c.blocks_sites or pol.blocking_everywhere for c in countries], dtype=np.int64)
+    cuts = np.array([c.cuts_payments or pol.cutoff_everywhere for c in countries], dtype=np.int64)
+    # Every table is added before the World takes its copy of the rows.
+    migration_tab, block_tab, cutoff_tab = tables.add(mk.migration), tables.add(enf.block), tables.add(enf.cutoff)
+
     return World(
         name=sc.name,
         digest=sc.digest(),
@@ -302,6 +347,26 @@ def compile_world(sc: Scenario) -> World:
         money_trail_prob=enf.money_trail_prob,
         money_identify_prob=enf.money_identify_prob,
         case_timeout_days=enf.case_timeout_days,
+        demand_units=D,
+        entry_demand=int(mk.entry == "demand"),
+        entry_dq=entry_dq,
+        entry_dq_off=entry_dq_off,
+        acquire_fx=fixed(mk.acquire_share),
+        return_fx=fixed(mk.return_share),
+        migrate_fx=fixed(mk.migrate_share),
+        migration_tab=migration_tab,
+        blocks=blocks,
+        cuts=cuts,
+        block_after=enf.block_after_notices,
+        block_tab=block_tab,
+        block_fx=fixed(enf.block_effect),
+        cutoff_after=enf.cutoff_after_notices,
+        cutoff_tab=cutoff_tab,
+        cutoff_quit_prob=enf.cutoff_quit_prob,
+        adaptive=int(pir.heat_aversion > 0),
+        heat_shift=heat_shift,
+        accept=np.exp(-pir.heat_aversion * np.arange(HEAT_LEVELS, dtype=np.float64)),
+        memory_fx=fixed(pir.memory_weight),
     )
 
 

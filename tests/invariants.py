@@ -77,6 +77,17 @@ def check_invariants(res: RunResult, world: World) -> None:
     assert (out[req["kind"] == KIND_MONEY] != OUTCOME_LOST).all(), "a money trail is never lost"
     assert d["cases_identified"].sum() <= d["cases_opened"].sum()
 
+    # stage B: user units are conserved in every market, every day
+    D = int(world.demand_units.sum())
+    stock = d["users_served"] + d["users_unserved"] + d["users_lapsed"] + d["users_in_transit"]
+    assert (stock == D).all(), "users served + unserved + lapsed + in transit = demand"
+    ubm = res.users_by_market
+    assert np.array_equal(ubm["day"], days) and np.array_equal(ubm[countries].sum(axis=1), d["users_served"])
+    assert (d["markets_available"] <= int((world.demand_units > 0).sum())).all()
+    assert (net["users_peak"] >= 0).all()
+    assert ((net["blocked_day"] >= 0).sum() == d["blocking_orders"].sum()) and ((net["cut_day"] >= 0).sum() == d["cutoffs"].sum())
+    assert d["cutoff_quits"].sum() <= d["quits"].sum()
+
     # v2 network records: arrested_by only for arrests; prosecutions at home are arrests by the home country
     arrested = net["cause"] == CAUSE_ARREST
     assert ((net["arrested_by"] >= 0) == arrested).all(), "arrested_by set exactly for arrests"

@@ -130,6 +130,16 @@ EDGE_WORLDS.update({
     "v2-home-in-market-0": _v2(lambda r: r["pirates"].update(home_in_market=0.0), _first),
     "v2-nationality-bars": _v2(_bars, _first),
     "v2-bars-surrender-nationals": _v2(_bars, _bloc_all(surrender_nationals=True)),
+    "b-demand-entry": _v2(lambda r: r.setdefault("market", {}).update(entry="demand", acquire_share=0.1)),
+    "b-blocking": _v2(lambda r: r["policy"].update(blocking_everywhere=True),
+                      lambda r: r["enforcement"].update(block_after_notices=3, block={"days": 10})),
+    "b-cutoff": _v2(lambda r: r["policy"].update(cutoff_everywhere=True),
+                    lambda r: r["enforcement"].update(cutoff_after_notices=3, cutoff_quit_prob=0.05)),
+    "b-adaptive": _v2(lambda r: r["pirates"].update(heat_aversion=2.0, heat_half_life_days=20, memory_weight=1.5)),
+    "b-all": _v2(lambda r: r.setdefault("market", {}).update(entry="demand", migrate_share=0.9, return_share=0.05),
+                 lambda r: r["policy"].update(blocking_everywhere=True, cutoff_everywhere=True),
+                 lambda r: r["enforcement"].update(block_after_notices=4, cutoff_after_notices=6),
+                 lambda r: r["pirates"].update(heat_aversion=1.0), _voluntary, _orders, _money, _first),
     "v2-speeds-floor-warmup": _v2(lambda r: r["policy"].update(mla_speed=0.3, surrender_speed=2.0, priority_floor=0.6),
                                   lambda r: r.update(warmup_days=100)),
 })
@@ -187,6 +197,12 @@ def test_v2_edge_worlds_exercise_their_edge():
     assert {0, 4, 5} <= k and r.daily["cases_identified"].sum() > 0
     r, _ = kinds("v2-nationality-bars")
     assert r.daily["prosecutions_home"].sum() > 0 and r.daily["cases_failed_haven"].sum() > 0
+    r, _ = kinds("b-blocking")
+    assert r.daily["blocking_orders"].sum() > 0
+    r, _ = kinds("b-cutoff")
+    assert r.daily["cutoffs"].sum() > 0 and r.daily["cutoff_quits"].sum() > 0
+    r, _ = kinds("b-all")
+    assert r.daily["migrated"].sum() > 0 and r.daily["entries"].sum() > 0 and r.daily["blocking_orders"].sum() > 0
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

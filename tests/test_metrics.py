@@ -48,10 +48,10 @@ def _result(T=3):
     daily["servers_up_haven"] = [1, 3, 0]
     daily["evidence_obtained"] = [3, 0, 0]
     daily["evidence_lost"] = [0, 1, 0]
-    nets = frame([[0, -1, 0, 2, 1, 0, 0, 3, 0, 0, 0, 1, 0, 1],    # arrested on day 2 (lifetime 2), case from day 1
-                  [1, -1, 0, -1, 0, 0, 0, 3, 0, 0, 0, 0, -1, -1],  # alive: censored at 3
-                  [2, -1, 1, 2, 2, 0, 0, 3, 0, 0, 0, 0, -1, -1],   # quit on day 2 (lifetime 1)
-                  [3, 0, 3, -1, 0, 0, 0, 3, 0, 0, 0, 0, -1, -1]], NETWORK_COLUMNS)  # born at 3, censored at 0 days
+    nets = frame([[0, -1, 0, 2, 1, 0, 0, 3, 0, 0, 0, 1, 0, 1, 0, -1, -1],    # arrested on day 2 (lifetime 2), case from day 1
+                  [1, -1, 0, -1, 0, 0, 0, 3, 0, 0, 0, 0, -1, -1, 0, -1, -1],  # alive: censored at 3
+                  [2, -1, 1, 2, 2, 0, 0, 3, 0, 0, 0, 0, -1, -1, 0, -1, -1],   # quit on day 2 (lifetime 1)
+                  [3, 0, 3, -1, 0, 0, 0, 3, 0, 0, 0, 0, -1, -1, 0, -1, -1]], NETWORK_COLUMNS)  # born at 3, censored
     reqs = frame([[0, 0, 0, 0, 1, 1, 1, 1, 41, 1],
                   [1, 0, 1, 0, 1, 1, 1, 2, 11, 2],
                   [2, 0, 2, 0, 1, 1, 0, -1, -1, 0],   # open: not counted
