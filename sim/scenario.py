@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import re
 import dataclasses
 import hashlib
 import json
@@ -402,9 +403,18 @@ def _merge_world(raw: dict[str, Any], scenario_path: Path | None, source: str) -
     if not path.is_file():
         raise ScenarioError(source, "world", "file not found", ref)
     rows: list[dict[str, Any]] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        for line_no, row in enumerate(csv.DictReader(fh), start=2):
-            rows.append(_world_row(row, f"{path.name}:{line_no}", source))
+    try:
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that would otherwise glue onto "id"
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            _check_world_columns(reader.fieldnames or [], path.name, source, ref)
+            for line_no, row in enumerate(reader, start=2):
+                rows.append(_world_row(row, f"{path.name}:{line_no}", source))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, "world", f"{path.name} is not UTF-8 text (byte {exc.start}); save it as "
+                                             "\"CSV UTF-8\"", ref) from None
+    except csv.Error as exc:
+        raise ScenarioError(source, "world", f"{path.name} is not a readable CSV file ({exc})", ref) from None
     overrides = raw.get("countries") or []
     if not isinstance(overrides, list):
         raise ScenarioError(source, "countries", "expected a list", overrides)
@@ -417,6 +427,22 @@ def _merge_world(raw: dict[str, Any], scenario_path: Path | None, source: str) -
         else:
             rows.append(dict(item))
     raw["countries"] = rows
+
+
+def _check_world_columns(columns: list[str], name: str, source: str, ref: str) -> None:
+    """``id`` is required; a column one typo away from a model column is refused rather than silently ignored
+    (other columns are documentary: sources, notes)."""
+    import difflib
+
+    known = ["id", "blocs", *_WORLD_FIELDS, *(f"{d}_{q}_days" for d in _WORLD_DELAYS for q in ("median", "p90"))]
+    if "id" not in columns:
+        raise ScenarioError(source, "world", f"{name} has no id column (columns: {', '.join(columns[:8])})", ref)
+    for col in columns:
+        if col in known or col is None:
+            continue
+        close = difflib.get_close_matches(col.strip().lower(), known, n=1, cutoff=0.8)
+        if close:
+            raise ScenarioError(source, "world", f"{name}: unknown column {col!r}; did you mean {close[0]!r}?", ref)
 
 
 def _world_row(row: dict[str, str], where: str, source: str) -> dict[str, Any]:
@@ -443,6 +469,9 @@ def _world_row(row: dict[str, str], where: str, source: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- inheritance
 
 
+MAX_EXTENDS = 32  # far more than any real chain; stops a generated or cyclic-by-copy chain before Python's stack
+
+
 def _resolve_parents(raw: dict[str, Any], path: Path | None, source: str, seen: set[Path]) -> dict[str, Any]:
     """Merge the ``extends`` chain and the ``world`` file into one raw scenario (parents first)."""
     _merge_world(raw, path, source)
@@ -452,14 +481,18 @@ def _resolve_parents(raw: dict[str, Any], path: Path | None, source: str, seen: 
     if not isinstance(parent_ref, str):
         raise ScenarioError(source, "extends", "expected a path to a scenario file", parent_ref)
     parent_path = ((path.parent if path else Path.cwd()) / parent_ref).resolve()
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError(source, "extends", f"a chain of more than {MAX_EXTENDS} parent scenarios", parent_ref)
     if parent_path in seen:
         raise ScenarioError(source, "extends", "scenarios extend each other in a cycle", parent_ref)
     if not parent_path.is_file():
         raise ScenarioError(source, "extends", "file not found", parent_ref)
     try:
-        parent = yaml.safe_load(parent_path.read_text(encoding="utf-8"))
+        parent = yaml_load(parent_path.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError:
         raise ScenarioError(source, "extends", "the parent scenario is not valid YAML (validate it first)", parent_ref) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(source, "extends", f"cannot read the parent scenario ({type(exc).__name__})", parent_ref) from None
     if not isinstance(parent, dict):
         raise ScenarioError(source, "extends", "the parent scenario is not a mapping", parent_ref)
     parent = _resolve_parents(parent, parent_path, str(parent_path), seen | {parent_path})
@@ -497,7 +530,7 @@ def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
         raise ScenarioError(source, text, "an override is written path=value")
     path, _, value = text.partition("=")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
+        parsed = yaml_load(value) if value.strip() else None
     except yaml.YAMLError:
         parsed = value
     return path.strip(), parsed
@@ -515,6 +548,9 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any] | list[tup
         parts = path.split(".")
         if not path or any(not p for p in parts):
             raise ScenarioError(source, path, "bad override path")
+        if parts[0] in ("world", "extends"):  # resolved when the file is read, before any override
+            raise ScenarioError(source, path, "cannot be overridden (it is read with the file); edit the scenario "
+                                              "file instead", value)
         node: Any = out
         for depth, key in enumerate(parts[:-1]):
             here = ".".join(parts[: depth + 1])
@@ -561,10 +597,41 @@ def from_dict(raw: Any, source: str = "<scenario>", path: Path | None = None,
     return sc
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, stricter: a key given twice in one mapping is an error (PyYAML keeps the last silently),
+    and numbers in exponent form without a dot (``1e-3``, YAML 1.2) are numbers, not strings."""
+
+
+_Loader.add_implicit_resolver(  # YAML 1.2 floats; PyYAML's 1.1 rule needs a dot in the mantissa
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (str, int, float, bool)) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key].start_mark.line + 1})",
+                key_node.start_mark)
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def yaml_load(text: str) -> Any:
+    """YAML text to data with the strict safe loader (no duplicate keys)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """YAML text to data with the safe loader only; a syntax error is a ScenarioError naming the line."""
     try:
-        return yaml.safe_load(text)
+        return yaml_load(text.removeprefix("\ufeff"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "(unknown line)"
