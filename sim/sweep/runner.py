@@ -384,10 +384,24 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
             queue.reverse()  # pop() from the end: tasks go out in ascending order
             limit = max(2, 2 * ctx.workers)
             in_flight: dict[Future, Task] = {}
+
+            def fresh_pool() -> Executor:
+                # A worker died (killed, out of memory): the pool accepts no more work and every task in it is
+                # lost. Resubmit them all on a fresh pool, as Dask does by itself.
+                for fut, task in in_flight.items():
+                    fut.cancel()
+                    queue.append(replace(task, attempt=task.attempt + 1) if task.attempt < retries else task)
+                in_flight.clear()
+                return ctx.renew()
+
             while queue or in_flight:
                 while queue and len(in_flight) < limit:
                     task = queue.pop()
-                    in_flight[executor.submit(run_task, task, run_fn)] = task
+                    try:
+                        in_flight[executor.submit(run_task, task, run_fn)] = task
+                    except BrokenExecutor:  # the pool broke since the last wait
+                        queue.append(task)
+                        executor = fresh_pool()
                 # a timeout so progress can say "still running" when no task finishes for a while
                 finished, _ = wait(list(in_flight), timeout=5, return_when=FIRST_COMPLETED)
                 if not finished and progress:
@@ -415,13 +429,7 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
                         if progress:
                             progress(len(rows))
                 if broken:
-                    # A worker died (killed, out of memory): the pool accepts no more work and every task in it is
-                    # lost. Resubmit them all on a fresh pool, as Dask does by itself.
-                    for fut, task in in_flight.items():
-                        fut.cancel()
-                        queue.append(replace(task, attempt=task.attempt + 1) if task.attempt < retries else task)
-                    in_flight.clear()
-                    executor = ctx.renew()
+                    executor = fresh_pool()
 
     try:
         files = store.combine(exp.keep)
