@@ -40,7 +40,7 @@ _RECORD_BYTES = {"networks": 12 * 8, "requests": 10 * 8}  # one row of the per-r
 
 
 def _gib(n: float) -> str:
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 / 10 else f"{n / 2**20:.0f} MiB"
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
 def _num(n: float) -> str:
