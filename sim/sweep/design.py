@@ -11,7 +11,7 @@ design: grid                            # grid | lhs | sobol | saltelli | {table
 samples: 64                             # design points for lhs and sobol; base samples n for saltelli
 replicates: 20
 seed: 20261128
-metrics: [persistence, lifetime_rmst]   # from MODEL.md §8 (default: all)
+metrics: [persistence, lifetime_rmst]   # from sim.metrics.METRICS (default: all)
 keep: [daily]                           # per-run tables kept besides metrics
 common_random_numbers: true             # the same replicate seeds at every design point
 sizes:                                  # named variants; --size NAME applies one on top
