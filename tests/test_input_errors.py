@@ -265,3 +265,19 @@ def test_progress_lines_when_not_a_terminal(tmp_path):
     lines = stream.getvalue().splitlines()
     assert lines[0] == "sweep: 100 runs to do" and lines[-1].startswith("sweep: 100/100 runs (100%)")
     assert len(lines) == 11  # every 10%
+
+
+def test_provenance_without_the_compiled_engine(tmp_path):
+    """No extension: `--engine fast` says in one line that Mesa runs, and summary.json records mesa."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['cyext.engine'] = None\n"
+            "from sim.cli import main\n"
+            f"sys.exit(main(['run', {str(SCENARIOS / 'tiny.yaml')!r}, '--engine', 'fast', '--no-figures', "
+            f"'--out', {str(tmp_path / 'o')!r}, '--set', 'horizon_days=30']))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "running the Mesa engine" in one_line(out.stderr)
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["engine"] == "mesa"
+    assert "mesa engine" in out.stdout

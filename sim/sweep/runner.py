@@ -316,6 +316,8 @@ def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None
     """
     spec = spec or ExecutorSpec()
     engine = engine or engines.default_engine()
+    if engine == "fast" and not engines.fast_available():
+        engine = "mesa"  # provenance: the manifest records the engine the workers will actually run
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SweepError(f"{out}: exists and is not a folder")
