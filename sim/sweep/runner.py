@@ -332,6 +332,10 @@ def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None
         raise SweepError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     try:
         return _run_locked(exp, out, spec, engine, resume, retries, run_fn, progress, on_total, created)
+    except SweepError:
+        if created and not (out / "manifest.json").exists():
+            shutil.rmtree(out, ignore_errors=True)  # a sweep that never started leaves no half-made folder
+        raise
     finally:
         lock.__exit__()
 
