@@ -338,9 +338,17 @@ def _report(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from sim.analysis.report import ReportError, plot
 
+    from contextlib import nullcontext
+
+    from sim.procs import FolderLock, LockError
+
+    folder = Path(args.folder)
+    # figures go into the folder unless --out says otherwise: then it is a writer of that folder like any other
+    writing_here = args.out is None and folder.is_dir()
     try:
-        paths = plot(Path(args.folder), args.kind, Path(args.out) if args.out else None, args.metric, args.x, args.y)
-    except (ReportError, FileNotFoundError) as exc:
+        with FolderLock(folder) if writing_here else nullcontext():
+            paths = plot(folder, args.kind, Path(args.out) if args.out else None, args.metric, args.x, args.y)
+    except (ReportError, FileNotFoundError, LockError) as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"{args.out or args.folder}: cannot write figures ({exc.strerror or type(exc).__name__})") from None
