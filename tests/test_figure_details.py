@@ -39,12 +39,16 @@ def test_share_effects_in_percentage_points():
     assert np.allclose(np.asarray(x, dtype=float), 8.0)  # +8 pp, not +800%
 
 
-def test_coinciding_lines_stay_distinguishable():
-    networks = pd.DataFrame({"point": np.repeat(np.arange(8), 5), "replicate": 0, "network": np.tile(np.arange(5), 8),
-                             "born": 0, "ended": np.tile([10, 20, 30, 40, 50], 8), "cause": 1})
-    fig = F.survival_by_point(networks, 100, {p: f"policy {p}" for p in range(8)})
-    styles = {(ln.get_linestyle(), ln.get_marker()) for ln in fig.axes[0].lines}
-    assert len(styles) >= 8  # identical curves (same effect) are still told apart by dash and marker
+def test_coinciding_lines_are_named_together():
+    ends = {p: [10, 20, 30, 40, 50] if p < 5 else [5 * p, 6 * p, 7 * p, 8 * p, 9 * p] for p in range(8)}
+    networks = pd.DataFrame([{"point": p, "replicate": 0, "network": i, "born": 0, "ended": e, "cause": 1}
+                             for p, es in ends.items() for i, e in enumerate(es)])
+    fig = F.survival_by_point(networks, 100, {p: f"policy{p}" for p in range(8)})
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    # five policies with the same curve are one line named for all five, not five lines hiding each other
+    assert labels[0].replace("\n", " ") == "policy0 = policy1 = policy2 = policy3 = policy4" and len(labels) == 4
+    styles = {(ln.get_linestyle(), ln.get_color()) for ln in fig.axes[0].lines}
+    assert len(styles) == 4
 
 
 def test_heatmap_says_why_cells_are_blank():

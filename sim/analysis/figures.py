@@ -120,22 +120,39 @@ def lines(summary: pd.DataFrame, x: str, metric: str, group: str | None = None) 
     return fig
 
 
+def _merge_identical(curves: list[tuple[str, tuple[np.ndarray, ...]]]) -> list[tuple[str, tuple[np.ndarray, ...]]]:
+    """Curves that are exactly equal (policies with no effect in this world) drawn once, named together
+    ("baseline = joint_task_force"): otherwise one hides the others and the reader sees fewer policies."""
+    merged: dict[bytes, tuple[list[str], tuple[np.ndarray, ...]]] = {}
+    for name, arrays in curves:
+        key = b"|".join(np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in arrays)
+        merged.setdefault(key, ([], arrays))[0].append(name)
+    return [(" = ".join(names), arrays) for names, arrays in merged.values()]
+
+
+def _legend_label(name: str, width: int = 60) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(name, width)) or name
+
+
 def survival_by_point(networks: pd.DataFrame, horizon: int, names: dict[int, str]) -> Figure:
     """Kaplan–Meier curves of network lifetime per design point (replicates pooled), with 95% bands."""
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
-    for i, (point, name) in enumerate(names.items()):
-        style = _style(i, len(names))
-        color = style["color"]
+    curves = []
+    for point, name in names.items():
         net = networks[networks["point"] == point]
         if net.empty:
             continue
         ended = net["cause"].to_numpy() != CAUSE_ALIVE
         durations = np.where(ended, net["ended"], horizon) - net["born"].to_numpy()
         km = kaplan_meier(durations, ended.astype(int))
-        ax.step(km.times, km.survival, where="post", color=color, ls=style["ls"], lw=2, label=name)
-        ax.plot(km.times, km.survival, ls="none", marker=style["marker"], color=color, ms=6,
-                markevery=style["markevery"])
-        ax.fill_between(km.times, km.lower, km.upper, step="post", color=color, alpha=0.15)
+        curves.append((name, (km.times, km.survival, km.lower, km.upper)))
+    curves = _merge_identical(curves)
+    for i, (name, (times, surv, lower, upper)) in enumerate(curves):
+        style = _style(i, len(curves))
+        ax.step(times, surv, where="post", color=style["color"], ls=style["ls"], lw=2, label=_legend_label(name))
+        ax.fill_between(times, lower, upper, step="post", color=style["color"], alpha=0.15)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("network lifetime (days)")
     ax.set_ylabel("share of networks still operating")
@@ -147,15 +164,18 @@ def survival_by_point(networks: pd.DataFrame, horizon: int, names: dict[int, str
 def timeseries(daily: pd.DataFrame, column: str, names: dict[int, str]) -> Figure:
     """A daily-table column across replicates: median and 90% band per design point."""
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    for i, (point, name) in enumerate(names.items()):
-        style = _style(i, len(names))
-        color = style["color"]
+    curves = []
+    for point, name in names.items():
         d = daily[daily["point"] == point]
         if d.empty:
             continue
         q = d.groupby("day")[column].quantile([0.05, 0.5, 0.95]).unstack()
-        ax.plot(q.index, q[0.5], lw=2, label=name, **style)
-        ax.fill_between(q.index, q[0.05], q[0.95], color=color, alpha=0.15)
+        curves.append((name, (q.index.to_numpy(), q[0.5].to_numpy(), q[0.05].to_numpy(), q[0.95].to_numpy())))
+    curves = _merge_identical(curves)
+    for i, (name, (days, mid, low, high)) in enumerate(curves):
+        style = _style(i, len(curves))
+        ax.plot(days, mid, lw=2, label=_legend_label(name), **style)
+        ax.fill_between(days, low, high, color=style["color"], alpha=0.15)
     ax.set_xlabel("day")
     ax.set_ylabel(column.replace("_", " "))
     ax.legend(frameon=False, fontsize=10)
