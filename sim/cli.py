@@ -69,10 +69,15 @@ def _validate(args: argparse.Namespace) -> int:
     from sim.scenario import load
     from sim.world import compile_world
 
+    from sim.engines import default_engine
+    from sim.limits import check_scenario
+
     bad = 0
     for name in args.files:
         try:
-            world = compile_world(load(name, args.set))
+            scenario = load(name, args.set)
+            check_scenario(scenario, str(name), default_engine())  # valid but too big to run is not valid
+            world = compile_world(scenario)
         except ScenarioError as exc:
             print(f"error: {exc}", file=sys.stderr)
             bad += 1

@@ -52,6 +52,11 @@ def test_huge_values_are_refused_before_work(capsys, tmp_path, monkeypatch, sett
     assert not (tmp_path / "results").exists()
 
 
+def test_validate_applies_the_limits(capsys):
+    code, _, err = main(capsys, "validate", str(SCENARIOS / "tiny.yaml"), "--set", "horizon_days=100000000")
+    assert code == 2 and "horizon_days: too long" in one_line(err)
+
+
 def test_memory_budget_names_the_numbers():
     sc = load(SCENARIOS / "tiny.yaml", [("pirates.servers_per_network", 20000)])
     with pytest.raises(ScenarioError) as err:
@@ -195,6 +200,13 @@ def test_bad_options_are_one_line(capsys, args, message):
     exp = SCENARIOS.parent / "experiments" / "policies.yaml"
     code, _, err = main(capsys, *(a.format(tiny=SCENARIOS / "tiny.yaml", exp=exp) for a in args))
     assert code == 2 and message in one_line(err)
+
+
+def test_experiment_seed_range(tmp_path):
+    doc = {"name": "t", "base": str(SCENARIOS / "tiny.yaml"), "seed": 2**64}
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(ScenarioError, match=r"e.yaml: seed: out of range: must be at most 2\*\*64-1"):
+        load_experiment(tmp_path / "e.yaml")
 
 
 def test_engine_seed_range():

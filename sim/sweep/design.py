@@ -282,6 +282,8 @@ def load_experiment(path: str | Path, size: str | None = None, engine: str = "fa
                     raise _err(source, "factors.scenario", f"level {level!r} is invalid: {exc}") from None
     replicates = _int(source, "replicates", raw.get("replicates", 1), 1)
     seed = _int(source, "seed", raw.get("seed", 1), 0)
+    if seed > 2**64 - 1:  # the same range as a scenario's seed and --seed
+        raise _err(source, "seed", "out of range: must be at most 2**64-1", seed)
     samples = raw.get("samples")
     if samples is not None:
         samples = _int(source, "samples", samples, 1)
