@@ -46,6 +46,18 @@ def watch_parent(interval: float = 0.25) -> None:
     threading.Thread(target=loop, name="piracysim-parent-watch", daemon=True).start()
 
 
+def worker_init() -> None:
+    """Initializer of local worker processes: watch the parent, and leave Ctrl-C to it.
+
+    Ctrl-C reaches the whole process group; the parent stops the sweep and shuts the pool down, so a worker that
+    also raised KeyboardInterrupt would only add a traceback per worker to the terminal.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_parent()
+
+
 class LockError(Exception):
     """Another process is writing to the folder; shown as one line."""
 

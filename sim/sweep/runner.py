@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim import engines, metrics
-from sim.procs import LOCK_NAME, FolderLock, LockError, watch_parent
+from sim.procs import LOCK_NAME, FolderLock, LockError, worker_init
 from sim.outputs import RunResult
 from sim.scenario import from_dict
 from sim.sweep import manifest as mf
@@ -202,7 +202,7 @@ class _Executors:
         safe_fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
         ctx = multiprocessing.get_context("fork" if safe_fork else "spawn")
         # every worker watches its parent: a killed sweep leaves no worker behind
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=watch_parent)
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=worker_init)
         self.pool = pool
         return pool
 
