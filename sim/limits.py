@@ -211,7 +211,7 @@ def check_design(source: str, points: int, replicates: int, keep: tuple[str, ...
                                               f"{_num(MAX_POINTS)}", points)
     runs = points * replicates
     if runs > MAX_RUNS:
-        raise ScenarioError(source, "replicates", f"too large: {_num(points)} points x {_num(replicates)} replicates = "
+        raise ScenarioError(source, "replicates", f"too large: {_num(points)} point{'s' * (points != 1)} x {_num(replicates)} replicates = "
                                                   f"{_num(runs)} runs, the limit is {_num(MAX_RUNS)}", replicates)
     budget = memory_budget() if budget is None else budget
     # the runs table and each kept table are combined in memory at the end of the sweep

@@ -602,10 +602,22 @@ class _Loader(yaml.SafeLoader):
     and numbers in exponent form without a dot (``1e-3``, YAML 1.2) are numbers, not strings."""
 
 
-_Loader.add_implicit_resolver(  # YAML 1.2 floats; PyYAML's 1.1 rule needs a dot in the mantissa
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
+_EXP_TAG = "tag:piracysim,2026:exponent"
+_Loader.add_implicit_resolver(  # YAML 1.2 exponent numbers; PyYAML's 1.1 rule needs a dot in the mantissa
+    _EXP_TAG, re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def _construct_exponent(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | float:
+    """``1e-3`` is 0.001; ``1e8`` (no dot, non-negative exponent) is the whole number 100000000, exactly, so a
+    count written that way reaches the range checks rather than failing as "not a whole number"."""
+    text = loader.construct_scalar(node).replace("_", "")
+    mantissa, _, exponent = text.lower().partition("e")
+    if "." not in mantissa and int(exponent) >= 0:
+        return int(mantissa) * 10 ** int(exponent)
+    return float(text)
+
+
+_Loader.add_constructor(_EXP_TAG, _construct_exponent)
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:

@@ -123,6 +123,9 @@ def test_duplicate_yaml_keys(tmp_path):
 
 def test_exponent_numbers_in_set_and_files():
     assert parse_override("enforcement.detect_prob=1e-3") == ("enforcement.detect_prob", 0.001)
+    # a count in exponent form is that whole number, exactly, so it meets the range and resource checks
+    assert parse_override("horizon_days=1e8") == ("horizon_days", 100_000_000)
+    assert isinstance(parse_override("replicates=1e12")[1], int)
     raw = tiny_raw()
     text = yaml.safe_dump(raw).replace("detect_prob: 0.02", "detect_prob: 2e-2")
     assert "2e-2" in text and load_text(text, "t.yaml").enforcement.detect_prob == 0.02
