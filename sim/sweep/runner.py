@@ -9,10 +9,10 @@ the order of completion: every run's seed is fixed by (point, replicate), and th
 from __future__ import annotations
 
 import functools
-import shutil
 import json
 import math
 import os
+import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from sim import engines, metrics
-from sim.procs import LOCK_NAME, FolderLock, LockError, worker_init
 from sim.outputs import RunResult
+from sim.procs import LOCK_NAME, FolderLock, LockError, worker_init
 from sim.scenario import from_dict
 from sim.sweep import manifest as mf
 from sim.sweep.design import SCENARIO_FACTOR, Experiment
