@@ -17,22 +17,31 @@ install: $(STAMP)
 
 $(PY):
 	@test -n "$(BOOTPY)" || { echo "error: Python 3.12 or newer not found (see .python-version)"; exit 2; }
+	@echo "==> creating the virtual environment $(VENV) with $(BOOTPY) (first time only)"
 	$(BOOTPY) -m venv $(VENV)
+	@echo "==> upgrading pip"
 	$(PY) -m pip install --quiet --upgrade pip
 
 # Build requirements first, then an editable install without build isolation: quick to redo, and the
 # compiled extension lands next to its sources so tests import exactly what was built.
 $(STAMP): $(SOURCES) | $(PY)
+	@echo "==> installing the build requirements (setuptools, Cython, numpy)"
 	$(PY) -m pip install --quiet "setuptools>=69" "Cython>=3.0" "numpy>=1.26" wheel
+	@echo "==> installing piracysim with Mesa, Dask, pandas, matplotlib... and compiling the engine"
+	@echo "    (1-2 minutes the first time; later only when the engine's sources change)"
 	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
+	@echo "==> installed"
 	@touch $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# --force: the demo replaces its own previous results/baseline, so it can be run again.
 demo: $(STAMP)
+	@echo "==> validating every scenario in scenarios/"
 	$(VENV)/bin/piracysim validate scenarios/*.yaml
-	$(VENV)/bin/piracysim run scenarios/baseline.yaml --out results/baseline
+	@echo "==> running the baseline scenario (3 simulated years) into results/baseline"
+	$(VENV)/bin/piracysim run scenarios/baseline.yaml --out results/baseline --force
 
 # Benchmarks print ratios measured side by side; they are never part of the tests (~10 minutes on 2 cores).
 bench: $(STAMP)

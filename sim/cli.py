@@ -18,18 +18,66 @@ EXIT_USER_ERROR = 2
 PLOT_KINDS = ("heatmap", "lines", "survival", "timeseries", "displacement", "sobol", "policies", "run")
 
 
+SEED_MAX = 2**64 - 1
+
+
 class UserError(Exception):
     """An error the user can fix (bad path, bad option); shown as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage text is one ``--help`` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print one line and exit 2."""
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+
+
+def _seed(text: str) -> int:
+    """A root seed as every file takes it: a whole number 0 .. 2**64 - 1 (never wrapped)."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 .. 2**64-1 (got {text!r})") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"out of range: must be 0 .. 2**64-1 (got {text})")
+    return value
+
+
+def _positive(text: str) -> int:
+    """A count of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 (got {text})")
+    return value
+
+
+def _scheduler(text: str) -> str:
+    """A Dask scheduler address, checked for shape before any connection is tried."""
+    import re
+
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}", text):
+        raise argparse.ArgumentTypeError(f"expected tcp://HOST:PORT (got {text!r})")
+    return text
 
 
 def _validate(args: argparse.Namespace) -> int:
     from sim.scenario import load
     from sim.world import compile_world
 
+    from sim.engines import default_engine
+    from sim.limits import check_scenario
+
     bad = 0
     for name in args.files:
         try:
-            world = compile_world(load(name, args.set))
+            scenario = load(name, args.set)
+            check_scenario(scenario, str(name), default_engine())  # valid but too big to run is not valid
+            world = compile_world(scenario)
         except ScenarioError as exc:
             print(f"error: {exc}", file=sys.stderr)
             bad += 1
@@ -38,50 +86,161 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if bad else 0
 
 
-def _progress_bar(total: int, desc: str, unit: str):
-    """A tqdm bar with an ETA on a terminal; silent when stderr is not one (CI, pipes)."""
-    from tqdm import tqdm
+def _safe_name(name: str) -> str:
+    """A scenario or experiment name as a folder name: never a path (``../../evil`` stays inside results/)."""
+    import re
 
-    tqdm.monitor_interval = 0  # no monitor thread: sweeps fork worker processes from this one
-    return tqdm(total=total, desc=desc, unit=unit, disable=not sys.stderr.isatty(), leave=False, dynamic_ncols=True)
+    safe = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("._") or "run"
+    return safe[:80]
+
+
+def _engine(requested: str | None) -> str:
+    """The engine that will actually run, saying so in one line when it differs from what was asked for."""
+    from sim import engines
+
+    if engines.fast_available():
+        return requested or "fast"
+    if requested == "fast":
+        print("warning: --engine fast: the compiled engine is not built (make install); running the Mesa engine",
+              file=sys.stderr)
+    elif requested is None:
+        print("note: the compiled engine is not built (make install); running the slower Mesa engine", file=sys.stderr)
+    return "mesa"
+
+
+def _check_limits(scenario, source: str, engine: str, workers: int = 1) -> None:
+    from sim.limits import check_scenario
+
+    check_scenario(scenario, source, engine, workers)
 
 
 def _run(args: argparse.Namespace) -> int:
     import json
     import time
-    from datetime import datetime
 
     from sim import engines, metrics
     from sim.analysis.plots import run_figures
+    from sim.progress import Progress
     from sim.scenario import load
     from sim.sweep.manifest import library_versions
     from sim.world import compile_world
 
     scenario = load(args.scenario, args.set)
-    world = compile_world(scenario)
+    engine = _engine(args.engine)
+    _check_limits(scenario, str(args.scenario), engine)  # before any work: refuse what cannot fit, in one line
     seed = scenario.seed if args.seed is None else args.seed
-    out = Path(args.out) if args.out else Path("results") / f"{scenario.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    _check_out_dir(out)
-    engine = args.engine or engines.default_engine()
-    started = time.perf_counter()
-    with _progress_bar(world.horizon, f"{scenario.name} ({engine})", "day") as bar:
-        result = engines.run(world, seed, engine, progress=bar.update)
-    wall = time.perf_counter() - started
-    result.write(out, args.format)
-    (out / "scenario.yaml").write_text(_dump_yaml(scenario.to_raw()))
-    summary = {
-        "scenario": scenario.name, "scenario_file": str(args.scenario), "scenario_digest": scenario.digest(),
-        "overrides": {k: v for k, v in args.set}, "seed": seed, "engine": engine, "horizon_days": world.horizon,
-        "metrics": metrics.compute(result), "versions": library_versions(), "wall_seconds": round(wall, 3),
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    figures = [] if args.no_figures else run_figures(result, out / "figures")
+    target = _RunFolder(args.out, scenario.name, args.force)  # checks and creates the temporary folder first
+    try:
+        world = compile_world(scenario)
+        started = time.perf_counter()
+        with Progress(world.horizon, f"{scenario.name} ({engine})", "day") as bar:
+            result = engines.run(world, seed, engine, progress=bar.update)
+        wall = time.perf_counter() - started
+        engine = str(result.meta.get("engine", engine))  # provenance: the engine that actually ran
+        tmp = target.tmp
+        result.write(tmp, args.format)
+        (tmp / "scenario.yaml").write_text(_dump_yaml(scenario.to_raw()))
+        summary = {
+            "scenario": scenario.name, "scenario_file": str(args.scenario), "scenario_digest": scenario.digest(),
+            "overrides": {k: v for k, v in args.set}, "seed": seed, "engine": engine, "horizon_days": world.horizon,
+            "metrics": metrics.compute(result), "versions": library_versions(), "wall_seconds": round(wall, 3),
+        }
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        figures = [] if args.no_figures else run_figures(result, tmp / "figures")
+        out = target.commit()
+    except OSError as exc:
+        raise UserError(f"--out {target.final}: cannot write ({exc.strerror or type(exc).__name__}); nothing was "
+                        "saved") from None
+    finally:
+        target.discard()
     m = summary["metrics"]
     print(f"{scenario.name}: seed {seed}, {engine} engine, {world.horizon} days in {wall:.2f} s")
     print(f"  persistence {_fmt(m['persistence'])} networks, supply {_fmt(m['supply'])} servers, "
           f"dismantled {_fmt(m['dismantled_share'], '.1%')}, MLA median {_fmt(m['mla_delay_median'], '.0f')} days")
     print(f"  tables and summary.json in {out}/" + (f"; figures in {out / 'figures'}/" if figures else ""))
     return 0
+
+
+class _RunFolder:
+    """A run's output folder, written whole or not at all.
+
+    Files go to a temporary folder next to the target, which is moved into place at the end, so an
+    interrupted or failed run leaves nothing half-written and never mixes with an earlier run's files. An
+    existing folder holding files (another run's, a sweep's) is refused unless ``--force``, before any work;
+    a default folder (results/NAME-DATE-TIME) gets a -2, -3... suffix rather than collide with one made in the
+    same second. The check and the move happen under a lock on the parent folder, so two runs never race.
+    """
+
+    def __init__(self, out: str | None, name: str, force: bool) -> None:
+        import tempfile
+        from datetime import datetime
+
+        self.default = out is None
+        self.final = Path(out) if out else Path("results") / f"{_safe_name(name)}-{datetime.now():%Y%m%d-%H%M%S}"
+        self.force = force
+        self._check()
+        try:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.", suffix=".tmp", dir=self.final.parent))
+        except (FileExistsError, NotADirectoryError):
+            raise UserError(f"--out {self.final}: a part of the path is a file, not a folder") from None
+        except OSError as exc:
+            raise UserError(f"--out {self.final}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+
+    def _check(self) -> None:
+        from sim.procs import LOCK_NAME
+
+        final = self.final
+        if final.exists() and not final.is_dir():
+            raise UserError(f"--out {final}: exists and is not a folder")
+        if self.default or self.force or not final.is_dir():
+            return
+        held = [p.name for p in final.iterdir() if p.name != LOCK_NAME]
+        if held:
+            what = "a sweep" if "manifest.json" in held else "another run" if "summary.json" in held else "files"
+            raise UserError(f"--out {final}: already holds {what} ({len(held)} entries); choose another --out "
+                            "or add --force to replace it")
+
+    def commit(self) -> Path:
+        """Move the finished folder into place; returns where it went."""
+        import fcntl
+        import os
+        import shutil
+
+        from sim.procs import FolderLock, LockError
+
+        parent = os.open(self.final.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(parent, fcntl.LOCK_EX)  # short: only the check and the renames
+            final = self.final
+            if self.default:
+                n = 1
+                while final.exists():
+                    n += 1
+                    final = self.final.with_name(f"{self.final.name}-{n}")
+            self._check()
+            if final.exists():
+                try:
+                    with FolderLock(final):  # a sweep still writing there keeps its folder
+                        aside = final.with_name(f".{final.name}.old-{os.getpid()}")
+                        final.rename(aside)
+                except LockError as exc:
+                    raise UserError(str(exc)) from None
+                self.tmp.rename(final)
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                self.tmp.rename(final)
+            self.final = final
+            return final
+        finally:
+            os.close(parent)
+
+    def discard(self) -> None:
+        """Remove the temporary folder if it was not moved into place."""
+        import shutil
+
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _fmt(value: float | None, spec: str = ".1f") -> str:
@@ -94,20 +253,14 @@ def _dump_yaml(raw: dict) -> str:
     return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
 
 
-def _check_out_dir(out: Path) -> None:
-    """An output folder must be a folder (new or existing); never a file we would clobber."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-
-
 def _sweep(args: argparse.Namespace) -> int:
     import time
 
-    from sim import engines
+    from sim.progress import Progress
     from sim.sweep.design import load_experiment
     from sim.sweep.runner import ExecutorSpec, SweepError, run_sweep
 
-    exp = load_experiment(args.experiment, args.size)
+    engine = _engine(args.engine)
     if args.scheduler:
         spec = ExecutorSpec("dask", scheduler=args.scheduler)
     elif args.dask_local is not None:
@@ -116,32 +269,38 @@ def _sweep(args: argparse.Namespace) -> int:
         spec = ExecutorSpec("serial")
     else:
         spec = ExecutorSpec("processes", workers=args.workers or 0)
-    out = Path(args.out) if args.out else Path("results") / "sweeps" / f"{exp.name}-{exp.size}"
-    engine = args.engine or engines.default_engine()
-    bar = _progress_bar(0, f"{exp.name} [{exp.size}]", "run")
-    bar.__enter__()
+    # limits (design size, memory per run x local workers) are checked while loading, before any folder exists
+    exp = load_experiment(args.experiment, args.size, engine=engine, workers=_local_workers(spec))
+    out = Path(args.out) if args.out else Path("results") / "sweeps" / f"{_safe_name(exp.name)}-{_safe_name(exp.size)}"
+    bar = Progress(0, f"{exp.name} [{exp.size}]", "run")
     started = time.perf_counter()
-
-    def total(n: int) -> None:
-        bar.reset(total=n)
-
     try:
-        manifest = run_sweep(exp, out, spec, engine, resume=args.resume, progress=bar.update, on_total=total)
+        manifest = run_sweep(exp, out, spec, engine, resume=args.resume, progress=bar.update, on_total=bar.reset)
     except SweepError as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
-        bar.__exit__(None, None, None)
+        bar.close()
         print(f"interrupted: finished runs are saved in {out}; run the same command with --resume to continue",
               file=sys.stderr)
         return 130
     finally:
-        bar.__exit__(None, None, None)
+        bar.close()
     wall = time.perf_counter() - started
     failed = manifest.get("failed_runs", 0)
     print(f"{exp.name} [{exp.size}]: {exp.n_runs} runs ({len(exp.points)} points x {exp.replicates} replicates) "
-          f"on {spec.describe()}, {engine} engine, in {wall:.1f} s" + (f"; {failed} failed (see runs table)" if failed else ""))
+          f"on {spec.describe()}, {manifest['engine']} engine, in {wall:.1f} s"
+          + (f"; {failed} failed (see runs table)" if failed else ""))
     print(f"  {out / manifest['files']['runs']['path']}  (content sha256 {manifest['runs_content_sha256'][:16]}…)")
     return 0
+
+
+def _local_workers(spec) -> int:
+    """Runs held in this machine's memory at once (a remote scheduler's workers are elsewhere)."""
+    import os
+
+    if spec.kind == "serial" or spec.scheduler:
+        return 1
+    return spec.workers or os.cpu_count() or 1
 
 
 def _patterns(args: argparse.Namespace) -> int:
@@ -149,6 +308,7 @@ def _patterns(args: argparse.Namespace) -> int:
     from sim.scenario import load
 
     scenario = load(args.scenario, args.set)
+    _check_limits(scenario, str(args.scenario), "mesa")
     seeds = range(1, args.seeds + 1)
     print(f"{scenario.name}: measuring patterns over {args.seeds} seeds (Mesa engine for server-level detail)...")
     measured = patterns.measure_all(scenario, seeds)
@@ -161,11 +321,21 @@ def _patterns(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from sim.analysis.report import ReportError, report
+    from sim.procs import FolderLock, LockError
+    from sim.progress import Heartbeat, Progress
 
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder (expected a run or sweep folder)")
+    bar = Progress(0, f"report {folder}", "figure")
+    bar.say("reading tables and drawing figures")
     try:
-        path = report(Path(args.folder))
-    except (ReportError, FileNotFoundError) as exc:
+        with FolderLock(folder), Heartbeat(bar, "still drawing"):
+            path = report(folder)
+    except (ReportError, FileNotFoundError, LockError) as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{folder}: cannot write the report ({exc.strerror or type(exc).__name__})") from None
     print(f"report: {path} (figures as PNG and SVG in {path.parent / 'figures'}/)")
     return 0
 
@@ -173,10 +343,20 @@ def _report(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from sim.analysis.report import ReportError, plot
 
+    from contextlib import nullcontext
+
+    from sim.procs import FolderLock, LockError
+
+    folder = Path(args.folder)
+    # figures go into the folder unless --out says otherwise: then it is a writer of that folder like any other
+    writing_here = args.out is None and folder.is_dir()
     try:
-        paths = plot(Path(args.folder), args.kind, Path(args.out) if args.out else None, args.metric, args.x, args.y)
-    except (ReportError, FileNotFoundError) as exc:
+        with FolderLock(folder) if writing_here else nullcontext():
+            paths = plot(folder, args.kind, Path(args.out) if args.out else None, args.metric, args.x, args.y)
+    except (ReportError, FileNotFoundError, LockError) as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{args.out or args.folder}: cannot write figures ({exc.strerror or type(exc).__name__})") from None
     for p in paths:
         print(p)
     return 0
@@ -190,9 +370,9 @@ def _parse_sets(items: Sequence[str] | None) -> list[tuple[str, object]]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
-    parser = argparse.ArgumentParser(prog="piracysim", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(prog="piracysim", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"piracysim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check scenario files; exit 2 if any is invalid")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -202,9 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run one scenario: tables, summary.json and figures")
     p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    p.add_argument("--seed", type=_seed, default=None, help="root seed 0 .. 2**64-1 (default: the scenario's)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: results/NAME-DATE-TIME)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder, written whole at the end (default: results/NAME-DATE-TIME)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds another run or a sweep")
     p.add_argument("--engine", choices=("fast", "mesa"), default=None, help="default: fast when built, else mesa")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
@@ -215,17 +397,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default=None, help="a size from the experiment's sizes: block (e.g. ci, full)")
     p.add_argument("--out", default=None, metavar="DIR", help="sweep folder (default: results/sweeps/NAME-SIZE)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
+    where.add_argument("--workers", type=_positive, default=None, metavar="N",
                        help="local worker processes (default: one per core; 1 runs serially)")
-    where.add_argument("--scheduler", default=None, metavar="ADDR", help="an existing Dask scheduler, tcp://HOST:PORT")
-    where.add_argument("--dask-local", type=int, default=None, metavar="N", help="a local Dask cluster of N workers")
+    where.add_argument("--scheduler", type=_scheduler, default=None, metavar="ADDR", help="an existing Dask scheduler, tcp://HOST:PORT")
+    where.add_argument("--dask-local", type=_positive, default=None, metavar="N", help="a local Dask cluster of N workers")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
     p.add_argument("--engine", choices=("fast", "mesa"), default=None, help="default: fast when built, else mesa")
     p.set_defaults(func=_sweep)
 
     p = sub.add_parser("patterns", help="check a scenario against patterns seen in real enforcement")
     p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--seeds", type=int, default=4, help="replicates for the Mesa measurements (default 4)")
+    p.add_argument("--seeds", type=_positive, default=4, help="replicates for the Mesa measurements (default 4)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
     p.set_defaults(func=_patterns)
 

@@ -14,6 +14,7 @@ from sim.scenario import Scenario, load
 from sim.world import World, compile_world
 
 ENGINES = ("fast", "mesa")
+SEED_MAX = 2**64 - 1
 
 try:  # the compiled engine is optional at import time: without a compiler the package still works
     from cyext import engine as _fast
@@ -51,6 +52,9 @@ def run(world_or_scenario: World | Scenario | str | Path, seed: int | None = Non
     Asking for ``fast`` when it is not built falls back to ``mesa`` with a one-line warning.
     """
     world = as_world(world_or_scenario)
+    if seed is not None and (isinstance(seed, bool) or not 0 <= int(seed) <= SEED_MAX or int(seed) != seed):
+        # the compiled engine would wrap -1 or 2**64 silently into another seed: refuse, as scenario files do
+        raise ValueError(f"seed must be a whole number 0 .. 2**64-1 (got {seed!r})")
     engine = engine or default_engine()
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import re
 import dataclasses
 import hashlib
 import json
@@ -473,9 +474,18 @@ def _merge_world(raw: dict[str, Any], scenario_path: Path | None, source: str) -
     if not path.is_file():
         raise ScenarioError(source, "world", "file not found", ref)
     rows: list[dict[str, Any]] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        for line_no, row in enumerate(csv.DictReader(fh), start=2):
-            rows.append(_world_row(row, f"{path.name}:{line_no}", source))
+    try:
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that would otherwise glue onto "id"
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            _check_world_columns(reader.fieldnames or [], path.name, source, ref)
+            for line_no, row in enumerate(reader, start=2):
+                rows.append(_world_row(row, f"{path.name}:{line_no}", source))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, "world", f"{path.name} is not UTF-8 text (byte {exc.start}); save it as "
+                                             "\"CSV UTF-8\"", ref) from None
+    except csv.Error as exc:
+        raise ScenarioError(source, "world", f"{path.name} is not a readable CSV file ({exc})", ref) from None
     overrides = raw.get("countries") or []
     if not isinstance(overrides, list):
         raise ScenarioError(source, "countries", "expected a list", overrides)
@@ -488,6 +498,22 @@ def _merge_world(raw: dict[str, Any], scenario_path: Path | None, source: str) -
         else:
             rows.append(dict(item))
     raw["countries"] = rows
+
+
+def _check_world_columns(columns: list[str], name: str, source: str, ref: str) -> None:
+    """``id`` is required; a column one typo away from a model column is refused rather than silently ignored
+    (other columns are documentary: sources, notes)."""
+    import difflib
+
+    known = ["id", "blocs", *_WORLD_FIELDS, *(f"{d}_{q}_days" for d in _WORLD_DELAYS for q in ("median", "p90"))]
+    if "id" not in columns:
+        raise ScenarioError(source, "world", f"{name} has no id column (columns: {', '.join(columns[:8])})", ref)
+    for col in columns:
+        if col in known or col is None:
+            continue
+        close = difflib.get_close_matches(col.strip().lower(), known, n=1, cutoff=0.8)
+        if close:
+            raise ScenarioError(source, "world", f"{name}: unknown column {col!r}; did you mean {close[0]!r}?", ref)
 
 
 def _world_row(row: dict[str, str], where: str, source: str) -> dict[str, Any]:
@@ -520,6 +546,9 @@ def _world_row(row: dict[str, str], where: str, source: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- inheritance
 
 
+MAX_EXTENDS = 32  # far more than any real chain; stops a generated or cyclic-by-copy chain before Python's stack
+
+
 def _resolve_parents(raw: dict[str, Any], path: Path | None, source: str, seen: set[Path]) -> dict[str, Any]:
     """Merge the ``extends`` chain and the ``world`` file into one raw scenario (parents first)."""
     _merge_world(raw, path, source)
@@ -529,14 +558,18 @@ def _resolve_parents(raw: dict[str, Any], path: Path | None, source: str, seen: 
     if not isinstance(parent_ref, str):
         raise ScenarioError(source, "extends", "expected a path to a scenario file", parent_ref)
     parent_path = ((path.parent if path else Path.cwd()) / parent_ref).resolve()
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError(source, "extends", f"a chain of more than {MAX_EXTENDS} parent scenarios", parent_ref)
     if parent_path in seen:
         raise ScenarioError(source, "extends", "scenarios extend each other in a cycle", parent_ref)
     if not parent_path.is_file():
         raise ScenarioError(source, "extends", "file not found", parent_ref)
     try:
-        parent = yaml.safe_load(parent_path.read_text(encoding="utf-8"))
+        parent = yaml_load(parent_path.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError:
         raise ScenarioError(source, "extends", "the parent scenario is not valid YAML (validate it first)", parent_ref) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(source, "extends", f"cannot read the parent scenario ({type(exc).__name__})", parent_ref) from None
     if not isinstance(parent, dict):
         raise ScenarioError(source, "extends", "the parent scenario is not a mapping", parent_ref)
     parent = _resolve_parents(parent, parent_path, str(parent_path), seen | {parent_path})
@@ -574,7 +607,7 @@ def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
         raise ScenarioError(source, text, "an override is written path=value")
     path, _, value = text.partition("=")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
+        parsed = yaml_load(value) if value.strip() else None
     except yaml.YAMLError:
         parsed = value
     return path.strip(), parsed
@@ -592,6 +625,9 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any] | list[tup
         parts = path.split(".")
         if not path or any(not p for p in parts):
             raise ScenarioError(source, path, "bad override path")
+        if parts[0] in ("world", "extends"):  # resolved when the file is read, before any override
+            raise ScenarioError(source, path, "cannot be overridden (it is read with the file); edit the scenario "
+                                              "file instead", value)
         node: Any = out
         for depth, key in enumerate(parts[:-1]):
             here = ".".join(parts[: depth + 1])
@@ -638,10 +674,53 @@ def from_dict(raw: Any, source: str = "<scenario>", path: Path | None = None,
     return sc
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, stricter: a key given twice in one mapping is an error (PyYAML keeps the last silently),
+    and numbers in exponent form without a dot (``1e-3``, YAML 1.2) are numbers, not strings."""
+
+
+_EXP_TAG = "tag:piracysim,2026:exponent"
+_Loader.add_implicit_resolver(  # YAML 1.2 exponent numbers; PyYAML's 1.1 rule needs a dot in the mantissa
+    _EXP_TAG, re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def _construct_exponent(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | float:
+    """``1e-3`` is 0.001; ``1e8`` (no dot, non-negative exponent) is the whole number 100000000, exactly, so a
+    count written that way reaches the range checks rather than failing as "not a whole number"."""
+    text = loader.construct_scalar(node).replace("_", "")
+    mantissa, _, exponent = text.lower().partition("e")
+    if "." not in mantissa and int(exponent) >= 0:
+        return int(mantissa) * 10 ** int(exponent)
+    return float(text)
+
+
+_Loader.add_constructor(_EXP_TAG, _construct_exponent)
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (str, int, float, bool)) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key].start_mark.line + 1})",
+                key_node.start_mark)
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def yaml_load(text: str) -> Any:
+    """YAML text to data with the strict safe loader (no duplicate keys)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """YAML text to data with the safe loader only; a syntax error is a ScenarioError naming the line."""
     try:
-        return yaml.safe_load(text)
+        return yaml_load(text.removeprefix("\ufeff"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "(unknown line)"
@@ -698,8 +777,9 @@ FORMAT_INTRO = """# Scenario file format
 <!-- generated by `python -m sim.scenario > docs/scenario-format.md`; a test keeps it equal to the code -->
 
 A scenario is a YAML file: a world (countries, blocs, hosting providers), pirates, enforcement, and a policy.
-Every field below has a default except the lists of countries and providers. Unknown keys, wrong types,
-out-of-range values and dangling references are errors that name the file, the field path and the value:
+Every field below has a default except the lists of countries and providers. Unknown keys, keys given twice,
+wrong types, out-of-range values and dangling references are errors that name the file, the field path and the
+value (numbers may be written `0.001` or `1e-3`):
 
 ```
 error: scenarios/mine.yaml: providers[2].compliance: out of range: must be at most 1 and at least 0 (got 1.5)
@@ -710,12 +790,14 @@ A delay is written `{median_days: m, p90_days: q}` (lognormal; `q >= m > 0`; `q 
 
 **Building on other files.** `world: data/countries.csv` starts the country list from a CSV (one row per
 country; `blocs` separated by `;`; delays as `mla_median_days`, `mla_p90_days` and so on; extra columns such as
-sources and notes are ignored); entries under `countries:` then change rows by id or add countries.
+sources and notes are ignored, but a column one typo away from a model column is an error; UTF-8, with or
+without the byte-order mark Excel writes); entries under `countries:` then change rows by id or add countries.
 `extends: baseline.yaml` starts from another scenario: mappings merge key by key, `countries` and `providers`
 merge item by item by id (an item with a new id is added), anything else is replaced; `name` and `description`
-are never inherited. A policy scenario is therefore a few lines (see `scenarios/second_protocol.yaml`).
+are never inherited; chains stop at 32 files. A policy scenario is therefore a few lines (see
+`scenarios/second_protocol.yaml`).
 
-**Overrides.** Any field can be changed from the command line with a dotted path, list items by their id,
+**Overrides.** Any field but `world` and `extends` can be changed from the command line with a dotted path, list items by their id,
 after `world` and `extends` are resolved: `--set policy.mla_speed=0.5 --set countries.NLD.capacity=8
 --set policy.join.eu=[GBR]`. In `policy.join`, `"*"` stands for every country.
 

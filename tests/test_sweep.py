@@ -195,3 +195,40 @@ def test_shipped_experiments_have_ci_size_and_run(tmp_path, path):
     exp = load_experiment(path, "ci")
     assert exp.n_runs <= 200
     load_experiment(path, "full")
+
+
+# ------------------------------------------------------------------------------------ combined tables
+
+
+def test_combined_rows_equal_per_run_tables_and_single_runs(tmp_path):
+    """Every kept table, including those with many rows per run and no day (networks, requests), holds exactly
+    the rows of its per-run tables: as many as all shards hold, and the same as single runs of the same seeds."""
+    from sim import engines
+    from sim.outputs import TABLES
+    from sim.scenario import from_dict
+    from sim.sweep.store import Store
+    from sim.world import compile_world
+
+    exp = load_experiment(write_exp(tmp_path, keep=list(TABLES)))
+    out = tmp_path / "all"
+    run_sweep(exp, out, ExecutorSpec("processes", workers=2))
+    # a run written twice (a retry or a resume after a kill) is counted once
+    store = Store(out)
+    first = sorted((out / "shards").glob("runs-*"))[0]
+    seq = first.name.split("-")[1].split(".")[0]
+    again = {t: pd.read_parquet(out / "shards" / f"{t}-{seq}.parquet") for t in TABLES}
+    store.write_shard(pd.read_parquet(first), again)
+    store.combine(exp.keep)
+    for table in TABLES:
+        combined = read_kept(out, table)
+        shards = sorted((out / "shards").glob(f"{table}-*.parquet"))
+        per_run = pd.concat([pd.read_parquet(p) for p in shards]).drop_duplicates()
+        assert len(combined) == sum(len(pd.read_parquet(p)) for p in shards) - len(again[table]), table
+        assert len(combined) == len(per_run) > exp.n_runs, table
+        for (point, replicate), rows in combined.groupby(["point", "replicate"]):
+            world = compile_world(from_dict(exp.scenario_raw(point), "base",
+                                            overrides=list(exp.points[point].items())))
+            single = engines.run(world, exp.seed_of(point, replicate), "fast").tables()[table]
+            got = rows.drop(columns=["point", "replicate"]).reset_index(drop=True)
+            assert got.equals(single), (table, point, replicate)
+        assert combined.groupby(["point", "replicate"]).ngroups == exp.n_runs

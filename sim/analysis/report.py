@@ -191,14 +191,14 @@ def _img(fig: Figure, path: Path) -> str:
 
 
 def _table(df: pd.DataFrame, digits: int = 3) -> str:
-    return df.to_html(index=False, float_format=lambda v: f"{v:.{digits}g}", border=0, classes="tbl", na_rep="–")
+    return df.to_html(index=False, float_format=lambda v: F.fmt_num(v, digits), border=0, classes="tbl", na_rep="–")
 
 
 def _summary_table(sw: Sweep) -> pd.DataFrame:
     s = sw.summary()
     out = s[["point", *sw.factors]].copy()
     for m in sw.metrics:
-        out[m] = [f"{v:.3g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) else (f"{v:.3g}" if np.isfinite(v) else "–")
+        out[m] = [f"{F.fmt_num(v)} [{F.fmt_num(lo)}, {F.fmt_num(hi)}]" if np.isfinite(lo) else F.fmt_num(v)
                   for v, lo, hi in zip(s[m], s[f"{m}_ci_low"], s[f"{m}_ci_high"])]
     out.insert(1, "runs", s[f"{sw.metrics[0]}_n"] if sw.metrics else 0)
     return out

@@ -48,6 +48,8 @@ def by_point(runs: pd.DataFrame, factors: list[str], metrics: list[str], level: 
         row: dict = {"point": int(point), **{f: grp[f].iloc[0] for f in factors}}
         for m in metrics:
             mean, lo, hi, n = mean_ci(grp[m].to_numpy(), level)
+            if m.endswith("_share"):  # a share lies in [0, 1]; so does every value its interval may claim
+                lo, hi = max(lo, 0.0), min(hi, 1.0)
             row.update({m: mean, f"{m}_ci_low": lo, f"{m}_ci_high": hi, f"{m}_n": n})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -71,6 +73,8 @@ def paired_differences(runs: pd.DataFrame, reference: int, metrics: list[str], f
         for m in metrics:
             diff = g.loc[common, m].to_numpy(dtype=float) - ref.loc[common, m].to_numpy(dtype=float)
             mean, lo, hi, n = mean_ci(diff, level)
+            if m.endswith("_share"):  # a difference of two shares lies in [-1, 1]
+                lo, hi = max(lo, -1.0), min(hi, 1.0)
             base = float(np.nanmean(ref.loc[common, m].to_numpy(dtype=float))) if len(common) else np.nan
             out.append({"point": int(point), **{f: g[f].iloc[0] for f in factors}, "metric": m, "reference": base,
                         "effect": mean, "ci_low": lo, "ci_high": hi,

@@ -11,7 +11,7 @@ design: grid                            # grid | lhs | sobol | saltelli | {table
 samples: 64                             # design points for lhs and sobol; base samples n for saltelli
 replicates: 20
 seed: 20261128
-metrics: [persistence, lifetime_rmst]   # from MODEL.md §8 (default: all)
+metrics: [persistence, lifetime_rmst]   # from sim.metrics.METRICS (default: all)
 keep: [daily]                           # per-run tables kept besides metrics
 common_random_numbers: true             # the same replicate seeds at every design point
 sizes:                                  # named variants; --size NAME applies one on top
@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from sim import limits
 from sim.metrics import METRICS
 from sim.scenario import Scenario, ScenarioError, from_dict, load, parse_yaml, read_text
 from sim.outputs import TABLES
@@ -146,6 +147,8 @@ def _factor(source: str, path: str, spec: Any) -> Factor:
     unknown = set(spec) - {"levels", "range", "scale", "integer"}
     if unknown:
         raise _err(source, f"{where}.{sorted(unknown)[0]}", "unknown key; expected levels, range, scale, integer")
+    if "levels" in spec and "range" in spec:
+        raise _err(source, where, "give levels or range, not both", spec)
     if "levels" in spec:
         levels = spec["levels"]
         if not isinstance(levels, list) or not levels:
@@ -204,8 +207,13 @@ def _points(source: str, design: Any, factors: tuple[Factor, ...], samples: int 
     return design, [dict(zip([f.path for f in factors], vals)) for vals in zip(*cols)]
 
 
-def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
-    """Load and validate an experiment file at a size (None: as written at the top level)."""
+def load_experiment(path: str | Path, size: str | None = None, engine: str = "fast", workers: int = 1) -> Experiment:
+    """Load and validate an experiment file at a size (None: as written at the top level).
+
+    Resource limits are checked here, before the design is built: the number of points is counted from the
+    factors, samples and design (never by expanding it), and the runs and their tables estimated against the
+    limits of :mod:`sim.limits` for ``workers`` runs at once on ``engine``.
+    """
     p = Path(path)
     source = str(path)
     raw = parse_yaml(read_text(p), source)
@@ -220,6 +228,19 @@ def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
     sizes = raw.get("sizes") or {}
     if not isinstance(sizes, dict):
         raise _err(source, "sizes", "expected a mapping of size name to changes", sizes)
+    for name, change in sizes.items():  # every size is checked, not only the one asked for
+        if not isinstance(change, (dict, type(None))):
+            raise _err(source, f"sizes.{name}", "expected a mapping", change)
+        for key, value in (change or {}).items():
+            if key not in _SIZE_KEYS:
+                raise _err(source, f"sizes.{name}.{key}", f"unknown key; expected one of: {', '.join(sorted(_SIZE_KEYS))}")
+            if key in ("replicates", "samples"):
+                _int(source, f"sizes.{name}.{key}", value, 1)
+            if key in ("overrides", "factors") and not isinstance(value, dict):
+                raise _err(source, f"sizes.{name}.{key}", "expected a mapping", value)
+            if key == "factors":
+                for path, fspec in value.items():
+                    _factor(source, f"{path}", fspec)
     if size is not None:
         if size not in sizes:
             raise _err(source, "sizes", f"no size named {size!r}; defined: {', '.join(sizes) or 'none'}", size)
@@ -261,9 +282,16 @@ def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
                     raise _err(source, "factors.scenario", f"level {level!r} is invalid: {exc}") from None
     replicates = _int(source, "replicates", raw.get("replicates", 1), 1)
     seed = _int(source, "seed", raw.get("seed", 1), 0)
+    if seed > 2**64 - 1:  # the same range as a scenario's seed and --seed
+        raise _err(source, "seed", "out of range: must be at most 2**64-1", seed)
     samples = raw.get("samples")
     if samples is not None:
         samples = _int(source, "samples", samples, 1)
+    est = limits.check_scenario(base, f"{source} (base {raw['base']})", engine, workers)
+    metrics_raw, keep_raw = raw.get("metrics", list(METRICS)), raw.get("keep", [])
+    limits.check_design(source, limits.count_points(raw.get("design", "grid"), list(factors), samples), replicates,
+                        [t for t in keep_raw if t in TABLES] if isinstance(keep_raw, list) else [],
+                        len(factors) + (len(metrics_raw) if isinstance(metrics_raw, list) else len(METRICS)), est)
     design, points = _points(source, raw.get("design", "grid"), factors, samples, seed)
 
     metrics = raw.get("metrics", list(METRICS))
@@ -282,14 +310,15 @@ def load_experiment(path: str | Path, size: str | None = None) -> Experiment:
     if not isinstance(crn, bool):
         raise _err(source, "common_random_numbers", "expected true or false", crn)
 
-    _check_points(source, base, [f for f in factors if f.path != SCENARIO_FACTOR], points, design)
+    _check_points(source, base, [f for f in factors if f.path != SCENARIO_FACTOR], points, design, engine, workers)
     return Experiment(name=str(raw.get("name", p.stem)), source=source, base_path=str(base_path), base=base,
                       factors=factors, design=design, points=tuple(points), replicates=replicates, seed=seed,
                       metrics=tuple(metrics), keep=tuple(keep), common_random_numbers=crn, size=size or "default",
                       description=str(raw.get("description", "")), bases=bases, raw=raw)
 
 
-def _check_points(source: str, base: Scenario, factors: list[Factor], points: list[dict], design: str) -> None:
+def _check_points(source: str, base: Scenario, factors: list[Factor], points: list[dict], design: str,
+                  engine: str = "fast", workers: int = 1) -> None:
     """Every value a factor takes must make a valid scenario. Levels are checked one by one, a range by its
     two ends (scenario fields are valid on intervals, so the values between are valid too), and every row of
     an explicit table whole."""
@@ -305,7 +334,9 @@ def _check_points(source: str, base: Scenario, factors: list[Factor], points: li
         checks += [(f"factors.{f.path}", [(f.path, v)]) for v in values]
     for where, items in checks:
         try:
-            from_dict(raw, "base", overrides=items)
+            sc = from_dict(raw, "base", overrides=items)
         except ScenarioError as exc:
             detail = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
             raise _err(source, where, f"makes an invalid scenario: {detail}") from None
+        # a factor's levels and a range's ends bound its values: if they fit, every point fits
+        limits.check_scenario(sc, f"{source} ({where}={items[-1][1]!r})", engine, workers)

@@ -12,8 +12,9 @@ import functools
 import json
 import math
 import os
+import shutil
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -26,10 +27,11 @@ import pandas as pd
 
 from sim import engines, metrics
 from sim.outputs import RunResult
+from sim.procs import LOCK_NAME, FolderLock, LockError, worker_init
 from sim.scenario import from_dict
 from sim.sweep import manifest as mf
 from sim.sweep.design import SCENARIO_FACTOR, Experiment
-from sim.sweep.store import Store, file_digest, frame_digest, read_runs
+from sim.sweep.store import Store, StoreError, file_digest, frame_digest, read_runs
 from sim.world import compile_world
 
 RunFn = Callable[[Any, int, str], RunResult]
@@ -151,6 +153,7 @@ class _Executors:
     def __init__(self, spec: ExecutorSpec) -> None:
         self.spec = spec
         self.closers: list[Callable[[], None]] = []
+        self.pool: ProcessPoolExecutor | None = None
         self.workers = 1
 
     def __enter__(self) -> Executor:
@@ -159,13 +162,7 @@ class _Executors:
             return SerialExecutor()
         if spec.kind == "processes":
             self.workers = spec.workers or os.cpu_count() or 1
-            # fork where it is safe (Linux, no other Python thread here): workers inherit the imported package
-            # instead of spending ~2 s each importing it again; spawn elsewhere.
-            safe_fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-            ctx = multiprocessing.get_context("fork" if safe_fork else "spawn")
-            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-            self.closers.append(lambda: pool.shutdown(wait=True, cancel_futures=True))
-            return pool
+            return self._pool()
         if spec.kind == "dask":
             try:
                 from distributed import Client, LocalCluster
@@ -174,8 +171,9 @@ class _Executors:
             if spec.scheduler:
                 try:
                     client = Client(spec.scheduler, timeout="20s")
-                except OSError as exc:
-                    raise SweepError(f"--scheduler {spec.scheduler}: cannot connect ({exc})") from None
+                except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address...
+                    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise SweepError(f"--scheduler {spec.scheduler}: cannot connect ({detail})") from None
                 self.workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
             else:
                 import dask
@@ -190,11 +188,37 @@ class _Executors:
                                            dashboard_address=None)
                 client = Client(cluster)
                 self.closers.append(cluster.close)
+                # workers of our own cluster die with this process (a remote cluster's workers are not ours)
+                from sim.sweep.daskwatch import ParentWatch
+
+                client.register_plugin(ParentWatch())
             self.closers.insert(0, client.close)
             return client.get_executor(pure=False)  # pure=False: a retried task is a new task, not a cached failure
         raise ValueError(f"unknown executor {spec.kind!r}")
 
+    def _pool(self) -> ProcessPoolExecutor:
+        # fork where it is safe (Linux, no other Python thread here): workers inherit the imported package
+        # instead of spending ~2 s each importing it again; spawn elsewhere.
+        safe_fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        ctx = multiprocessing.get_context("fork" if safe_fork else "spawn")
+        # every worker watches its parent: a killed sweep leaves no worker behind
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=worker_init)
+        self.pool = pool
+        return pool
+
+    def renew(self) -> Executor:
+        """A fresh process pool after a worker died (a broken pool accepts no more work)."""
+        if self.spec.kind != "processes":
+            raise RuntimeError("only a process pool breaks")
+        try:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        except Exception:  # noqa: BLE001 - a broken pool may fail to shut down cleanly; its workers are gone
+            pass
+        return self._pool()
+
     def __exit__(self, *exc: Any) -> None:
+        if self.pool is not None:
+            self.closers.append(lambda: self.pool.shutdown(wait=True, cancel_futures=True))
         for close in self.closers:
             try:
                 close()
@@ -272,6 +296,15 @@ def _describe_base(exp: Experiment, out: Path) -> None:
     (out / "havens.json").write_text(json.dumps({"base": havens(None), "points": points}) + "\n")
 
 
+def _write_shard(store: Store, runs: pd.DataFrame, kept: dict[str, pd.DataFrame]) -> None:
+    """Write a task's shard; a full disk or a file-size limit is a one-line error, not a traceback."""
+    try:
+        store.write_shard(runs, kept)
+    except OSError as exc:
+        raise SweepError(f"{store.shards}: cannot write a shard ({exc.strerror or exc}); finished runs are saved: "
+                         "make room and run the same command with --resume") from None
+
+
 def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None, engine: str | None = None,
               resume: bool = False, retries: int = 2, run_fn: RunFn = default_run,
               progress: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -283,24 +316,63 @@ def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None
     """
     spec = spec or ExecutorSpec()
     engine = engine or engines.default_engine()
+    if engine == "fast" and not engines.fast_available():
+        engine = "mesa"  # provenance: the manifest records the engine the workers will actually run
     out = Path(out)
-    man_path = out / "manifest.json"
     if out.exists() and not out.is_dir():
         raise SweepError(f"{out}: exists and is not a folder")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = FolderLock(out)
+        lock.__enter__()
+    except LockError as exc:
+        raise SweepError(str(exc)) from None
+    except OSError as exc:
+        raise SweepError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+    try:
+        return _run_locked(exp, out, spec, engine, resume, retries, run_fn, progress, on_total, created)
+    except SweepError:
+        if created and not (out / "manifest.json").exists():
+            shutil.rmtree(out, ignore_errors=True)  # a sweep that never started leaves no half-made folder
+        raise
+    finally:
+        lock.__exit__()
+
+
+def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, resume: bool, retries: int,
+                run_fn: RunFn, progress: Callable[[int], None] | None, on_total: Callable[[int], None] | None,
+                created: bool) -> dict[str, Any]:
+    """:func:`run_sweep` once the folder is locked."""
+    man_path = out / "manifest.json"
     if man_path.exists():
-        old = mf.read(man_path)
+        try:
+            old = mf.read(man_path)
+        except (OSError, ValueError):
+            raise SweepError(f"{out / 'manifest.json'}: unreadable; the folder is damaged, choose another --out") from None
         if not resume:
             raise SweepError(f"{out}: already holds a sweep ({old.get('status')}); use --resume to continue it "
                              "or choose another --out")
         if old.get("experiment_digest") != exp.digest():
             raise SweepError(f"{out}: holds a different experiment (digest {str(old.get('experiment_digest'))[:12]}…); "
                              "refusing to mix results")
-    elif out.exists() and any(out.iterdir()) and not resume:
+    elif any(p.name != LOCK_NAME for p in out.iterdir()) and not resume:
         raise SweepError(f"{out}: folder is not empty and holds no sweep; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    _describe_base(exp, out)
     store = Store(out)
-    done = store.finished()
+    notes = store.verify() if resume else []
+    for note in notes:
+        import sys
+
+        print(f"warning: {note}", file=sys.stderr)
+    try:
+        _describe_base(exp, out)
+        done = store.finished()
+    except StoreError as exc:
+        raise SweepError(str(exc)) from None
+    except OSError as exc:
+        if created and not man_path.exists():
+            shutil.rmtree(out, ignore_errors=True)  # leave no half-made folder behind
+        raise SweepError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     todo = [(p, r) for p in range(len(exp.points)) for r in range(exp.replicates) if (p, r) not in done]
     started = mf.now()
 
@@ -318,16 +390,35 @@ def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None
             queue.reverse()  # pop() from the end: tasks go out in ascending order
             limit = max(2, 2 * ctx.workers)
             in_flight: dict[Future, Task] = {}
+
+            def fresh_pool() -> Executor:
+                # A worker died (killed, out of memory): the pool accepts no more work and every task in it is
+                # lost. Resubmit them all on a fresh pool, as Dask does by itself.
+                for fut, task in in_flight.items():
+                    fut.cancel()
+                    queue.append(replace(task, attempt=task.attempt + 1) if task.attempt < retries else task)
+                in_flight.clear()
+                return ctx.renew()
+
             while queue or in_flight:
                 while queue and len(in_flight) < limit:
                     task = queue.pop()
-                    in_flight[executor.submit(run_task, task, run_fn)] = task
-                finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                    try:
+                        in_flight[executor.submit(run_task, task, run_fn)] = task
+                    except BrokenExecutor:  # the pool broke since the last wait
+                        queue.append(task)
+                        executor = fresh_pool()
+                # a timeout so progress can say "still running" when no task finishes for a while
+                finished, _ = wait(list(in_flight), timeout=5, return_when=FIRST_COMPLETED)
+                if not finished and progress:
+                    progress(0)
+                broken = False
                 for fut in finished:
                     task = in_flight.pop(fut)
                     try:
                         result = fut.result()
                     except Exception as exc:  # the task itself died (worker lost, unpicklable...): retry whole
+                        broken = broken or isinstance(exc, BrokenExecutor)
                         if task.attempt < retries:
                             queue.append(replace(task, attempt=task.attempt + 1))
                             continue
@@ -340,11 +431,19 @@ def run_sweep(exp: Experiment, out: str | Path, spec: ExecutorSpec | None = None
                         next_id += 1
                         rows = [r for r in rows if r["status"] == "ok"]
                     if rows:
-                        store.write_shard(_rows_frame(rows, exp), result["kept"])
+                        _write_shard(store, _rows_frame(rows, exp), result["kept"])
                         if progress:
                             progress(len(rows))
+                if broken:
+                    executor = fresh_pool()
 
-    files = store.combine(exp.keep)
+    try:
+        files = store.combine(exp.keep)
+    except StoreError as exc:
+        raise SweepError(str(exc)) from None
+    except OSError as exc:
+        raise SweepError(f"{out}: cannot write the combined tables ({exc.strerror or exc}); every run is saved in "
+                         "shards/: make room and run the same command with --resume") from None
     runs = read_runs(out)
     manifest.update(finished=mf.now(), status="complete", runs_content_sha256=frame_digest(runs),
                     failed_runs=int((runs["status"] != "ok").sum()),

@@ -23,6 +23,11 @@ except ImportError:  # pragma: no cover - pyarrow is in the test extra
     HAS_PARQUET = False
 
 RUN_KEYS = ["point", "replicate"]
+
+
+class StoreError(Exception):
+    """A sweep folder's files are damaged; shown as one line."""
+
 _SHARD = re.compile(r"^(?P<table>[a-z_]+)-(?P<seq>\d{6})\.(?P<ext>parquet|csv)$")
 
 
@@ -79,13 +84,65 @@ class Store:
             return []
         return sorted(p for p in self.shards.iterdir() if (m := _SHARD.match(p.name)) and m["table"] == table)
 
+    def _read_shard(self, path: Path) -> pd.DataFrame:
+        """One shard; an unreadable one is moved to ``shards/corrupt/`` (with the shards of the same task, so its
+        runs are redone on ``--resume``) and reported as a :class:`StoreError`."""
+        try:
+            return self._read(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow and pandas raise many types for a damaged file
+            m = _SHARD.match(path.name)
+            moved = self.quarantine(m["seq"]) if m else []
+            raise StoreError(f"{path}: corrupt shard ({type(exc).__name__}); moved {len(moved)} shard file(s) of "
+                             "that task to shards/corrupt/; run the same command with --resume to redo its runs") from None
+
+    def quarantine(self, seq: str) -> list[Path]:
+        """Move every shard of task ``seq`` to ``shards/corrupt/``: its runs no longer count as finished."""
+        bad = self.shards / "corrupt"
+        bad.mkdir(exist_ok=True)
+        moved = []
+        for p in list(self.shards.iterdir()):
+            m = _SHARD.match(p.name)
+            if m and m["seq"] == seq:
+                p.replace(bad / p.name)
+                moved.append(bad / p.name)
+        return moved
+
+    def verify(self) -> list[str]:
+        """Check every shard before a resume; quarantine damaged tasks and return one line for each."""
+        notes = []
+        if not self.shards.is_dir():
+            return notes
+        for p in sorted(self.shards.iterdir()):
+            m = _SHARD.match(p.name)
+            if not m or not p.exists():
+                continue
+            try:
+                if p.suffix == ".parquet" and m["table"] != "runs":
+                    import pyarrow.parquet as pq
+
+                    pq.read_metadata(p)  # footer and schema: cheap, and catches truncation and garbage
+                else:
+                    self._read(p)
+            except Exception as exc:  # noqa: BLE001
+                self.quarantine(m["seq"])
+                notes.append(f"{p.name}: corrupt ({type(exc).__name__}); its task's runs will be redone")
+        return notes
+
+    def _runs_tagged(self) -> pd.DataFrame:
+        """Every run row written so far with the shard number it came from (column ``_seq``)."""
+        parts = []
+        for p in self._shard_paths("runs"):
+            df = self._read_shard(p)
+            df["_seq"] = int(_SHARD.match(p.name)["seq"])
+            parts.append(df)
+        if not parts:
+            return pd.DataFrame(columns=RUN_KEYS + ["status", "_seq"])
+        # where a run appears twice (a rerun after failure or a resume), the last shard wins
+        return pd.concat(parts, ignore_index=True).drop_duplicates(RUN_KEYS, keep="last")
+
     def runs(self) -> pd.DataFrame:
         """Every run row written so far; where a run appears twice (a rerun after failure), the last wins."""
-        parts = [self._read(p) for p in self._shard_paths("runs")]
-        if not parts:
-            return pd.DataFrame(columns=RUN_KEYS + ["status"])
-        df = pd.concat(parts, ignore_index=True)
-        return df.drop_duplicates(RUN_KEYS, keep="last")
+        return self._runs_tagged().drop(columns="_seq")
 
     def finished(self) -> set[tuple[int, int]]:
         """(point, replicate) of runs that completed successfully."""
@@ -94,23 +151,34 @@ class Store:
         return set(zip(ok["point"].astype(int), ok["replicate"].astype(int)))
 
     def combine(self, keep: tuple[str, ...]) -> dict[str, Path]:
-        """Write ``runs`` and each kept table as one file sorted by run (and day); returns the paths."""
+        """Write ``runs`` and each kept table as one file sorted by run (and day); returns the paths.
+
+        A kept table holds any number of rows per run (``networks``: one per network), so rows are never
+        deduplicated by key: each successful run takes all its rows from the one shard that holds its winning
+        runs row, which is also how a run written twice (a retry, a resume) is counted once.
+        """
         out: dict[str, Path] = {}
-        runs = self.runs().sort_values(RUN_KEYS, kind="stable").reset_index(drop=True)
-        runs = runs.astype({"point": "int64", "replicate": "int64", "seed": "uint64"})
+        tagged = self._runs_tagged().sort_values(RUN_KEYS, kind="stable").reset_index(drop=True)
+        winners = tagged.loc[tagged["status"] == "ok", RUN_KEYS + ["_seq"]].astype("int64")
+        runs = tagged.drop(columns="_seq").astype({"point": "int64", "replicate": "int64", "seed": "uint64"})
         runs["error"] = runs["error"].fillna("").astype(str)
         path = self.folder / f"runs.{self.ext}"
         self._write(runs, path)
         out["runs"] = path
-        ok = set(zip(runs.loc[runs["status"] == "ok", "point"], runs.loc[runs["status"] == "ok", "replicate"]))
         for table in keep:
-            parts = [self._read(p) for p in self._shard_paths(table)]
-            if not parts:
+            paths = self._shard_paths(table)
+            if not paths:
                 continue
+            parts = []
+            for p in paths:
+                df = self._read_shard(p)
+                df["_seq"] = int(_SHARD.match(p.name)["seq"])
+                parts.append(df)
             df = pd.concat(parts, ignore_index=True)
-            mask = [k in ok for k in zip(df["point"], df["replicate"])]
+            df = df.merge(winners, on=RUN_KEYS + ["_seq"], how="inner", sort=False).drop(columns="_seq")
             order = RUN_KEYS + (["day"] if "day" in df.columns else [])
-            df = df[mask].drop_duplicates(order, keep="last").sort_values(order, kind="stable").reset_index(drop=True)
+            # stable: rows of one run keep the order the engine wrote them in (networks by id, requests by id)
+            df = df.sort_values(order, kind="stable").reset_index(drop=True)
             path = self.folder / f"{table}.{self.ext}"
             self._write(df, path)
             out[table] = path
