@@ -23,6 +23,7 @@ integral float (``3.0``) is a whole number where the scenario field is one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -141,10 +142,16 @@ def _scenario(scenario: ScenarioLike) -> Scenario | dict[str, Any]:
     raise TypeError(f"expected a Scenario, a scenario file path or raw scenario data, got {type(scenario).__name__}")
 
 
+@functools.lru_cache(maxsize=256)
+def _scenario_digest(sc: Scenario) -> str:
+    # hashing a frozen Scenario costs ~50 us, its digest (canonical JSON + SHA-256) ~2 ms: remember digests
+    return sc.digest()
+
+
 def _digest(sc: Scenario | dict[str, Any]) -> str:
     """The scenario digest: for raw data already resolved (as sweeps pass it), the same as Scenario.digest()."""
     if isinstance(sc, Scenario):
-        return sc.digest()
+        return _scenario_digest(sc)
     return hashlib.sha256(_canonical(sc).encode()).hexdigest()
 
 
@@ -188,6 +195,7 @@ def cache_clear() -> None:
     with _lock:
         _worlds.clear()
         _files.clear()
+        _scenario_digest.cache_clear()
         _stats.update(hits=0, misses=0)
 
 
