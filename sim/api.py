@@ -44,7 +44,8 @@ from sim.scenario import Scenario, ScenarioError, from_dict, load_text, read_tex
 from sim.sweep.design import run_seed
 from sim.world import World, compile_world
 
-__all__ = ["evaluate", "replicate_seeds", "world", "run_metrics", "normalise_overrides", "cache_info", "cache_clear", "ScenarioLike", "Overrides"]
+__all__ = ["evaluate", "replicate_seeds", "world", "run_metrics", "normalise_overrides", "cache_info", "cache_clear",
+           "ScenarioLike", "Overrides"]
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 Overrides = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
@@ -175,7 +176,12 @@ def world(scenario: ScenarioLike, overrides: Overrides = None) -> World:
     if isinstance(sc, Scenario) and not items:
         built = compile_world(sc)
     else:
-        built = compile_world(from_dict(raw, sc.name if isinstance(sc, Scenario) else "scenario", overrides=items))
+        # errors name the file when there is one, else the scenario's name
+        if isinstance(scenario, (str, Path)):
+            source = str(scenario)
+        else:
+            source = sc.name if isinstance(sc, Scenario) else "scenario"
+        built = compile_world(from_dict(raw, source, overrides=items))
     with _lock:
         _stats["misses"] += 1
         _worlds[key] = built

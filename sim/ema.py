@@ -40,7 +40,8 @@ from sim.metrics import METRICS
 from sim.scenario import Scenario
 from sim.sweep.design import SCENARIO_FACTOR, Factor, load_experiment
 
-__all__ = ["model_from_experiment", "prim_inputs", "identifier", "ExperimentModel", "ExperimentFunction", "SCENARIO_LEVER", "SEED_KEY"]
+__all__ = ["model_from_experiment", "prim_inputs", "identifier", "mean_of_replicates", "ExperimentModel",
+           "ExperimentFunction", "SCENARIO_LEVER", "SEED_KEY"]
 
 SCENARIO_LEVER = "scenario_file"      # EMA's experiments table has its own "scenario", "policy" and "model"
 SEED_KEY = "replicate_seed"           # the key each EMA replication passes to the model function

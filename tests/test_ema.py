@@ -123,3 +123,12 @@ def test_model_function_pickles():
     out = fn(**{"policy.harmonization": 1.0, "policy.mla_speed": np.float64(0.1), SEED_KEY: np.uint64(7)})
     assert set(out) == set(load_experiment(GRID, "ci").metrics)
     assert all(isinstance(v, float) for v in out.values())
+
+
+def test_multiprocessing_evaluator_gives_the_sequential_results():
+    model = model_from_experiment(GRID, size="ci", metrics=["persistence"])
+    with ema.MultiprocessingEvaluator(model, n_processes=2) as evaluator:
+        parallel, out_parallel = evaluator.perform_experiments(scenarios=4, uncertainty_sampling_kwargs={"rng": 1})
+    serial, out_serial = ema.perform_experiments(model, scenarios=4, uncertainty_sampling_kwargs={"rng": 1})
+    assert list(parallel["policy_mla_speed"]) == list(serial["policy_mla_speed"])
+    np.testing.assert_array_equal(out_parallel["persistence"], out_serial["persistence"])

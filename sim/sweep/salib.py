@@ -10,7 +10,7 @@ into that order, so ``SALib.analyze.sobol.analyze(problem, Y, calc_second_order=
 SALib and the project (through scipy) use the same estimators (Saltelli 2010 for first order, Jansen for total
 order) and the same variance (of A and B); they centre the outputs on slightly different means (SALib on all
 n(d + 2) outputs, scipy on A and B), so total indices agree to rounding and first-order indices to a term
-that shrinks with n (about 1e-5 at the full sensitivity experiment).
+that shrinks with n (at most 6e-5 at the full sensitivity experiment).
 """
 
 from __future__ import annotations
