@@ -1,8 +1,8 @@
 """sim.api and interop numbers: evaluate's overhead, the EMA example's PRIM box, SALib vs project Sobol indices.
 
 1. Overhead: one design point (the baseline with ``policy.mla_speed = 0.5``) x ``--seeds`` seeds, measured side by
-   side and interleaved over ``--rounds`` rounds (this shared machine's speed drifts from minute to minute; the
-   median of each variant is kept):
+   side and interleaved over ``--rounds`` rounds, timed in CPU seconds of this process (wall time on this
+   shared machine swings by tens of percent with the other users' load; the median of each variant is kept):
    - bare engine runs: ``engines.run(world, seed)`` on a world compiled beforehand;
    - bare runs + metrics: the same plus ``metrics.compute`` (what any caller who wants metrics does);
    - ``api.evaluate`` on a Scenario and on a file path, with the world cache warm (a repeated evaluation);
@@ -65,14 +65,14 @@ def overhead(n_seeds: int, rounds: int) -> None:
     evaluate_path()  # warm the cache and the caches of the OS
     for _ in range(rounds):
         for name, fn in variants.items():
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(time.process_time() - start)
         evaluate_path()  # leave the cache warm after the cold variant
     base = statistics.median(times["bare engine runs"])
     with_metrics = statistics.median(times["bare runs + metrics.compute"])
-    print(f"one point x {n_seeds} seeds, engine {engine}, {rounds} interleaved rounds (median wall time)")
-    print(f"{'variant':40s} {'seconds':>8s} {'vs bare':>8s} {'vs bare+metrics':>16s}")
+    print(f"one point x {n_seeds} seeds, engine {engine}, {rounds} interleaved rounds (median CPU seconds)")
+    print(f"{'variant':40s} {'CPU s':>8s} {'vs bare':>8s} {'vs bare+metrics':>16s}")
     for name, ts in times.items():
         t = statistics.median(ts)
         print(f"{name:40s} {t:8.3f} {t / base - 1:+8.1%} {t / with_metrics - 1:+16.1%}")

@@ -132,3 +132,17 @@ def test_multiprocessing_evaluator_gives_the_sequential_results():
     serial, out_serial = ema.perform_experiments(model, scenarios=4, uncertainty_sampling_kwargs={"rng": 1})
     assert list(parallel["policy_mla_speed"]) == list(serial["policy_mla_speed"])
     np.testing.assert_array_equal(out_parallel["persistence"], out_serial["persistence"])
+
+
+def test_ema_and_salib_stay_optional():
+    """Without the extra, the API and the sweeps import; sim.ema fails with the install line."""
+    import subprocess
+    import sys
+
+    block = "import sys; sys.modules['ema_workbench'] = None; sys.modules['SALib'] = None; "
+    ok = subprocess.run([sys.executable, "-c", block + "import sim.api, sim.sweep, sim.sweep.runner, sim.cli"],
+                        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([sys.executable, "-c", block + "import sim.ema"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert bad.returncode != 0 and "pip install 'piracysim[ema]'" in bad.stderr
