@@ -40,7 +40,7 @@ import pandas as pd
 
 from sim import engines
 from sim import metrics as _metrics
-from sim.scenario import Scenario, ScenarioError, from_dict, load_text, read_text
+from sim.scenario import Scenario, from_dict, load, load_text, read_text
 from sim.sweep.design import run_seed
 from sim.world import World, compile_world
 
@@ -172,16 +172,15 @@ def world(scenario: ScenarioLike, overrides: Overrides = None) -> World:
             _worlds.move_to_end(key)
             _stats["hits"] += 1
             return hit
-    raw = sc.to_raw() if isinstance(sc, Scenario) else sc
     if isinstance(sc, Scenario) and not items:
         built = compile_world(sc)
+    elif isinstance(scenario, (str, Path)):
+        # from the file itself, as sim.scenario.load does: the same scenario (and digest) as the command line's
+        built = compile_world(load(scenario, items))
+    elif isinstance(sc, Scenario):
+        built = compile_world(from_dict(sc.to_raw(), sc.name, overrides=items))
     else:
-        # errors name the file when there is one, else the scenario's name
-        if isinstance(scenario, (str, Path)):
-            source = str(scenario)
-        else:
-            source = sc.name if isinstance(sc, Scenario) else "scenario"
-        built = compile_world(from_dict(raw, source, overrides=items))
+        built = compile_world(from_dict(sc, "scenario", overrides=items))
     with _lock:
         _stats["misses"] += 1
         _worlds[key] = built

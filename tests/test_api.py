@@ -110,9 +110,9 @@ def test_numpy_scalars_and_integral_floats_are_accepted():
 
 def test_world_cache_is_keyed_by_scenario_digest_and_overrides():
     sc = load(TINY)
-    w = api.world(sc, {"policy.mla_speed": 0.5})
+    w = api.world(TINY, {"policy.mla_speed": 0.5})
     # a file, a Scenario and its resolved raw data are the same scenario: one entry
-    assert api.world(TINY, {"policy.mla_speed": 0.5}) is w
+    assert api.world(sc, {"policy.mla_speed": 0.5}) is w
     assert api.world(sc.to_raw(), [("policy.mla_speed", np.float64(0.5))]) is w
     assert api.world(sc, {"policy.mla_speed": 0.25}) is not w
     assert api.world(sc) is not w and api.world(sc).digest == sc.digest()
