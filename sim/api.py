@@ -14,7 +14,7 @@ runs["persistence"].mean()
   so ``evaluate(base, point_values, replicates=R, root=experiment_seed)`` reproduces a sweep's rows for that
   point under common random numbers.
 * :func:`world` validates and compiles a scenario with overrides once and keeps the compiled world in a cache
-  keyed by (scenario digest, overrides): validating and compiling costs several runs' worth of time, so
+  keyed by (scenario digest, overrides): validating and compiling costs as much as one or several runs, so
   repeated evaluations of one point pay it once. The sweep runner uses the same cache in every worker.
 
 Values from samplers are accepted as they come: numpy integers and floats become Python numbers, and an

@@ -85,7 +85,7 @@ def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
     for item in task.items:
         try:
             # the public world cache (sim.api.world): a point's world is validated and compiled once per worker
-            # process (~40 ms for the baseline), not once per task
+            # process (tens of ms for the baseline), not once per task
             world, world_error = api.world(task.bases[item.base], item.values), ""
         except Exception as exc:  # noqa: BLE001 - recorded, not raised: the sweep goes on
             world, world_error = None, f"{type(exc).__name__}: {exc}"
