@@ -109,8 +109,7 @@ class Experiment:
 
     def seed_of(self, point: int, replicate: int) -> int:
         """The 64-bit seed of run (point, replicate)."""
-        key = (0 if self.common_random_numbers else point, replicate)
-        return int(np.random.SeedSequence(self.seed, spawn_key=key).generate_state(1, dtype=np.uint64)[0])
+        return run_seed(self.seed, 0 if self.common_random_numbers else point, replicate)
 
     def scenario_of(self, point: int) -> Scenario:
         """The scenario a design point starts from (its ``scenario`` level, else the base)."""
@@ -128,6 +127,12 @@ class Experiment:
                "seed": self.seed, "crn": self.common_random_numbers, "metrics": list(self.metrics),
                "keep": list(self.keep)}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run_seed(root: int, point: int, replicate: int) -> int:
+    """The seed rule of every run: ``SeedSequence(root, spawn_key=(point, replicate))`` reduced to 64 bits
+    (``point`` is 0 for every point under common random numbers). Also :func:`sim.api.replicate_seeds`."""
+    return int(np.random.SeedSequence(root, spawn_key=(point, replicate)).generate_state(1, dtype=np.uint64)[0])
 
 
 def _err(source: str, path: str, msg: str, value: Any = ...) -> ScenarioError:

@@ -8,8 +8,6 @@ the order of completion: every run's seed is fixed by (point, replicate), and th
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 import os
 import shutil
@@ -25,7 +23,7 @@ import threading
 import numpy as np
 import pandas as pd
 
-from sim import engines, metrics
+from sim import api, engines, metrics
 from sim.outputs import RunResult
 from sim.procs import LOCK_NAME, FolderLock, LockError, worker_init
 from sim.scenario import from_dict
@@ -79,12 +77,6 @@ def _row(item: PointRuns, replicate: int, seed: int) -> dict[str, Any]:
     return {"point": item.point, "replicate": replicate, "seed": np.uint64(seed), **item.label}
 
 
-@functools.lru_cache(maxsize=32)
-def _world(base_json: str, values_json: str) -> Any:
-    """Validate and compile a point's world once per worker process (~30 ms for the baseline), not per task."""
-    return compile_world(from_dict(json.loads(base_json), "base", overrides=list(json.loads(values_json).items())))
-
-
 def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
     """Execute one task (in a worker): compile each point's world once, run its replicates, catch per-run errors.
 
@@ -92,10 +84,11 @@ def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
     """
     rows: list[dict[str, Any]] = []
     kept: dict[str, list[pd.DataFrame]] = {t: [] for t in task.keep}
-    base_json = {k: json.dumps(v, sort_keys=True) for k, v in task.bases.items()}
     for item in task.items:
         try:
-            world, world_error = _world(base_json[item.base], json.dumps(item.values, sort_keys=True)), ""
+            # the public world cache (sim.api.world): a point's world is validated and compiled once per worker
+            # process (tens of ms for the baseline), not once per task
+            world, world_error = api.world(task.bases[item.base], item.values), ""
         except Exception as exc:  # noqa: BLE001 - recorded, not raised: the sweep goes on
             world, world_error = None, f"{type(exc).__name__}: {exc}"
         for replicate, seed in item.runs:
