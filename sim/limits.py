@@ -123,8 +123,9 @@ def estimate_run(sc: "Scenario", engine: str = "fast") -> RunEstimate:
     # servers_per_network 100000: 27.6 million estimated, 5.2 million measured, ~1 GB peak)
     servers = int(networks * pir.servers_per_network
                   + live * pir.servers_per_network * min(1.0, sc.enforcement.detect_prob) * T)
-    # evidence requests: measured at 0.25 (baseline) to 0.7 (tiny, huge networks) per server
-    requests = int(servers * 0.7)
+    # evidence requests: a case asks for every server whose logs are still kept, and refused voluntary requests
+    # fall back to MLA; measured at 4.5 per server (baseline, 28 years) and 0.3 (tiny)
+    requests = int(servers * 6)
     by_field = {
         "horizon_days": T * (_DAILY_COLUMNS + 2 * (C + 1)) * 8 * 3,  # daily tables in the engine, pandas, output
         "countries": C * C * 8 * 6 + (C * C + P + C) * 1000 * 8,  # pair matrices and delay tables

@@ -34,27 +34,32 @@ def replacement_delays(model: PiracyModel) -> np.ndarray:
     return np.array(delays)
 
 
-def formal_mla_delays(requests: pd.DataFrame, scenario: Scenario, horizon: int, window: int = 730) -> np.ndarray:
+def formal_mla_delays(requests: pd.DataFrame, scenario: Scenario, horizon: int, window: int = 730,
+                      warmup: int = 0) -> np.ndarray:
     """Days from request to answer for MLA requests that went through the requested country's own (formal)
-    channel, i.e. between countries sharing no bloc with a faster channel.
+    channel, i.e. between countries sharing no bloc with a faster channel, sent after the warm-up.
 
     Only requests sent at least ``window`` days before the horizon count: later ones with long delays are
-    still open at the end, and leaving them out would bias the median down (right censoring)."""
+    still open at the end, and leaving them out would bias the median down (right censoring). Requests whose
+    case closed first (under ``evidence_rule: first``, most of them) still have their answer day, so they
+    count too: leaving them out would keep only the quick answers."""
     members = {b: set() for b in scenario.blocs}
     for i, c in enumerate(scenario.countries):
         for b in c.blocs:
             members[b].add(i)
     fast = [m for b, m in members.items() if scenario.blocs[b].mla is not None]
     req = requests[(requests["kind"] == KIND_MLA) & (requests["created"] <= horizon - window)
-                   & requests["outcome"].isin([OUTCOME_EVIDENCE, OUTCOME_LOST, OUTCOME_REFUSED])]
+                   & (requests["created"] > warmup) & (requests["resolved"] >= 0)]
     formal = [not any(l in m and r in m for m in fast) for l, r in zip(req["lead"], req["requested"])]
     sel = req[formal]
     return (sel["resolved"] - sel["created"]).to_numpy()
 
 
-def survival_without_arrest(networks: pd.DataFrame) -> float:
-    """Share of the networks present at day 0 and never arrested that are still operating at the horizon."""
-    first = networks[(networks["born"] == 0) & (networks["cause"] != CAUSE_ARREST)]
+def survival_without_arrest(networks: pd.DataFrame, warmup: int = 0) -> float:
+    """Share of the networks operating at the end of the warm-up (day 0 without one) and never arrested that are
+    still operating at the horizon."""
+    first = networks[(networks["born"] <= warmup) & ((networks["ended"] == -1) | (networks["ended"] > warmup))
+                     & (networks["cause"] != CAUSE_ARREST)]
     return float((first["cause"] == CAUSE_ALIVE).mean())
 
 
@@ -72,7 +77,7 @@ def joint_vs_solo_successors(scenario: Scenario, seeds: range, horizon: int = 18
     from sim.engines import run
     from sim.scenario import apply_overrides, from_dict
 
-    raw = apply_overrides(scenario.to_raw(), {"horizon_days": horizon})
+    raw = apply_overrides(scenario.to_raw(), {"horizon_days": scenario.warmup_days + horizon})
     worlds = {"as_is": compile_world(from_dict(raw, scenario.name))}
     raw["blocs"]["everyone_jointly"] = {"joint_action": True}
     raw["policy"]["join"] = {**raw["policy"]["join"], "everyone_jointly": ["*"]}
@@ -114,18 +119,26 @@ def check(measured: dict[str, float]) -> list[tuple[str, float, str, bool]]:
 
 
 def measure_all(scenario: Scenario, seeds: range) -> dict[str, float]:
-    """Run the Mesa engine (server-level detail) over ``seeds`` and measure every pattern."""
+    """Measure every pattern over ``seeds``: the run's tables (compiled engine) after the warm-up, and the
+    replacement delays from the Mesa engine's server-level detail over the first year from a cold start (the
+    rebuild rule does not depend on the state of the market, and a long warm-up on Mesa would take minutes)."""
+    from sim.engines import run
+    from sim.scenario import apply_overrides, from_dict
+
     world = compile_world(scenario)
+    short = compile_world(from_dict(apply_overrides(scenario.to_raw(), {"warmup_days": 0, "horizon_days": 365}),
+                                    scenario.name))
     share, repl, mla, surv = [], [], [], []
     for seed in seeds:
-        model = PiracyModel(world, seed)
-        for _ in range(world.horizon):
+        res = run(world, seed)
+        after = res.daily[res.daily["day"] > world.warmup]
+        share.append(notice_share(after))
+        mla.append(formal_mla_delays(res.requests, scenario, world.horizon, warmup=world.warmup))
+        surv.append(survival_without_arrest(res.networks, world.warmup))
+        model = PiracyModel(short, seed)
+        for _ in range(short.horizon):
             model.step()
-        res = model.result()
-        share.append(notice_share(res.daily))
         repl.append(replacement_delays(model))
-        mla.append(formal_mla_delays(res.requests, scenario, world.horizon))
-        surv.append(survival_without_arrest(res.networks))
     return {
         "notice_share": float(np.mean(share)),
         "replacement_median_days": float(np.median(np.concatenate(repl))),

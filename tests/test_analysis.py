@@ -104,7 +104,7 @@ def _self_contained(path):
 @pytest.mark.parametrize("name,expected", [
     ("harmonization_mla.yaml", ["heatmap_persistence", "lines_persistence"]),
     ("sensitivity.yaml", ["sobol_persistence", "sobol_dismantled_share"]),
-    ("policies.yaml", ["policies", "survival", "timeseries_networks", "displacement_0", "displacement_7"]),
+    ("policies.yaml", ["policies", "survival", "timeseries_networks", "displacement_0", "displacement_8"]),
 ])
 def test_sweep_reports(ci_sweeps, name, expected):
     folder = ci_sweeps[name]

@@ -29,5 +29,5 @@ def test_two_country_stressed(seed):
 
 
 def test_baseline_short():
-    world = compile_world(load(SCENARIOS / "baseline.yaml", [("horizon_days", 400)]))
+    world = compile_world(load(SCENARIOS / "baseline.yaml", [("warmup_days", 0), ("horizon_days", 400)]))
     check_invariants(run(world, 3, "mesa"), world)
