@@ -1,0 +1,105 @@
+"""The dashboard end to end: ``piracysim dashboard`` on a free port, Debian's Chromium through Playwright.
+
+Every page is offline-guarded: a request to anything but 127.0.0.1 is aborted and recorded, and each test
+asserts that none was attempted and that no local request failed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from playwright.sync_api import sync_playwright
+
+from sim.cli import main as piracysim
+from tests.conftest import SCENARIOS
+from tests.dashboard_helpers import dashboard, drag_slider, launch, open_page, persistence, wait_for_change
+
+BASELINE = SCENARIOS / "baseline.yaml"
+
+
+@pytest.fixture(scope="module")
+def url():
+    with dashboard(BASELINE) as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as pw:
+        b = launch(pw)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, url):
+    pg, guard = open_page(browser, url)
+    try:
+        yield pg
+    finally:
+        pg.close()
+    assert guard.blocked == [], f"requests left 127.0.0.1: {guard.blocked}"
+    assert guard.failed == [], f"local requests failed: {guard.failed}"
+
+
+def test_offline_page_shows_the_what_if_answer(page):
+    assert page.locator("img").count() >= 3                    # the three chart images
+    assert page.locator(".piracysim-metrics tr").count() >= 9   # header and one row per metric
+    assert 0 < persistence(page) < 1000
+    assert page.get_by_text("Harmonisation").count() and page.get_by_text("MLA speed").count()
+
+
+def test_faster_mla_means_fewer_live_networks(page):
+    before = page.locator(".piracysim-persistence").inner_text()
+    drag_slider(page, "mla_speed", 0.1)     # 1.0 -> about 0.35: every MLA, surrender and extradition faster
+    wait_for_change(page, before)
+    assert persistence(page) < float(before)
+    assert "MLA speed: delay multiplier (lower is faster): 0.3" in page.inner_text("body")
+
+
+def test_bad_input_shows_the_cli_line_and_the_app_keeps_working(page, capsys):
+    box = page.get_by_label("PATH=VALUE; PATH=VALUE (as --set)")
+    box.fill("pirates.entry_per_day=9")
+    box.press("Enter")
+    error = page.locator(".piracysim-error")
+    error.wait_for()
+    # the CLI's own entry point, in this process (tests/test_cli.py runs it as a subprocess)
+    assert piracysim(["validate", str(BASELINE), "--set", "pirates.entry_per_day=9"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: ") and "entry_per_day" in line
+    assert error.inner_text().strip() == line
+    assert "Traceback" not in page.inner_text("body")
+    box.fill("")
+    box.press("Enter")
+    error.wait_for(state="detached")
+    before = page.locator(".piracysim-persistence").inner_text()
+    drag_slider(page, "mla_speed", 0.9)     # slower MLA: the page still answers
+    wait_for_change(page, before)
+    assert persistence(page) > float(before)
+
+
+def test_watch_mode_steps_three_days(page):
+    page.locator(".piracysim-mode-watch").click()
+    day = page.locator(".piracysim-day")
+    day.wait_for()
+    assert day.inner_text() == "Day 0"
+    for n in (1, 2, 3):
+        page.get_by_role("button", name="Step").click()
+        page.wait_for_function("n => document.querySelector('.piracysim-day').innerText === `Day ${n}`", arg=n)
+    assert "of 1095:" in page.inner_text("body")
+    assert page.locator("img").count() >= 3      # networks, host countries, open cases
+
+
+def test_export_is_a_valid_scenario(page, tmp_path, capsys):
+    digest = page.locator(".piracysim-digest").inner_text()
+    page.get_by_text("Preservation everywhere").click()
+    page.wait_for_function("d => document.querySelector('.piracysim-digest').innerText !== d", arg=digest)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export scenario (YAML)").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    assert piracysim(["validate", str(path)]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip() == f"ok: {path}"
+    assert yaml.safe_load(path.read_text())["policy"]["preservation_everywhere"] is True
