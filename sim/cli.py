@@ -193,7 +193,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: must be between 0 and 65535")
     try:
-        serve(Path(args.scenario).resolve(), args.port)
+        serve(args.scenario, args.port)
     except PortInUse as exc:
         raise UserError(str(exc)) from None
     return 0

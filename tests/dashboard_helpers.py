@@ -125,14 +125,26 @@ def drag_slider(page, name: str, fraction: float) -> None:
     page.mouse.up()
 
 
-def wait_for_change(page, old: str, timeout: float = 30.0) -> float:
-    """Seconds until the displayed persistence differs from ``old`` and every chart image is loaded."""
+ANSWER_SHOWN = """old => {
+    const p = document.querySelector('.piracysim-persistence');
+    const serial = p && [...p.classList].find(c => c.startsWith('piracysim-answer-'));
+    if (!serial || serial === old) return false;
+    const charts = [...document.querySelectorAll('img.solara-image')];
+    return charts.length >= 3 && charts.every(i => i.classList.contains(serial) && i.complete && i.naturalWidth > 0)
+        && document.querySelector('.piracysim-metrics.' + serial) !== null;
+}"""
+
+
+def answer_serial(page) -> str:
+    """The class naming the answer on show (``piracysim-answer-N``)."""
+    classes = page.locator(".piracysim-persistence").get_attribute("class") or ""
+    return next(c for c in classes.split() if c.startswith("piracysim-answer-"))
+
+
+def wait_for_answer(page, old: str, timeout: float = 60.0) -> float:
+    """Seconds until a new answer than ``old`` is on show: headline, every chart (loaded) and the metrics."""
     start = time.perf_counter()
-    page.wait_for_function(
-        """old => { const el = document.querySelector('.piracysim-persistence');
-                    const imgs = [...document.querySelectorAll('img')];
-                    return el && el.innerText !== old && imgs.length >= 3 && imgs.every(i => i.complete); }""",
-        arg=old, timeout=timeout * 1000)
+    page.wait_for_function(ANSWER_SHOWN, arg=old, timeout=timeout * 1000)
     return time.perf_counter() - start
 
 

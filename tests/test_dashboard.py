@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 import subprocess
 import sys
 
@@ -66,6 +67,8 @@ def test_bad_input_is_the_cli_line(tiny):
     for n in (0, 10_000, 2.5, "many"):
         with pytest.raises(ScenarioError, match="dashboard: replicates"):
             W.check_replicates(n)
+    with pytest.raises(ScenarioError, match="limit of"):
+        W.answer(tiny, [("horizon_days", 10**8)], 4)
     with pytest.raises(ScenarioError, match="file not found"):
         W.load_base(SCENARIOS / "missing.yaml")
 
@@ -82,3 +85,19 @@ def test_export_loads_and_figures_render(tiny, tmp_path):
     assert raw["policy"]["join"] == {"eu": ["HVN"]}
     assert F.combined(ans, "png").startswith(b"\x89PNG")
     assert b"<svg" in F.combined(ans, "svg")[:2000]
+
+
+def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "sim.cli", "dashboard", *args], capture_output=True, text=True,
+                              timeout=120)
+
+    out = run(str(tmp_path / "missing.yaml"))
+    assert out.returncode == 2 and out.stderr == f"error: {tmp_path / 'missing.yaml'}: file not found\n"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        out = run(str(SCENARIOS / "tiny.yaml"), "--port", str(port))
+    assert out.returncode == 2 and out.stderr.startswith(f"error: --port {port}: cannot listen on 127.0.0.1")
+    assert len(out.stderr.splitlines()) == 1 and "Traceback" not in out.stderr

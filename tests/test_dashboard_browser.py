@@ -12,7 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from sim.cli import main as piracysim
 from tests.conftest import SCENARIOS
-from tests.dashboard_helpers import dashboard, drag_slider, launch, open_page, persistence, wait_for_change
+from tests.dashboard_helpers import dashboard, drag_slider, launch, open_page, persistence, wait_for_answer, answer_serial
 
 BASELINE = SCENARIOS / "baseline.yaml"
 
@@ -52,10 +52,10 @@ def test_offline_page_shows_the_what_if_answer(page):
 
 
 def test_faster_mla_means_fewer_live_networks(page):
-    before = page.locator(".piracysim-persistence").inner_text()
+    before, serial = persistence(page), answer_serial(page)
     drag_slider(page, "mla_speed", 0.1)     # 1.0 -> about 0.35: every MLA, surrender and extradition faster
-    wait_for_change(page, before)
-    assert persistence(page) < float(before)
+    wait_for_answer(page, serial)
+    assert persistence(page) < before
     assert "MLA speed: delay multiplier (lower is faster): 0.3" in page.inner_text("body")
 
 
@@ -74,10 +74,10 @@ def test_bad_input_shows_the_cli_line_and_the_app_keeps_working(page, capsys):
     box.fill("")
     box.press("Enter")
     error.wait_for(state="detached")
-    before = page.locator(".piracysim-persistence").inner_text()
+    before, serial = persistence(page), answer_serial(page)
     drag_slider(page, "mla_speed", 0.9)     # slower MLA: the page still answers
-    wait_for_change(page, before)
-    assert persistence(page) > float(before)
+    wait_for_answer(page, serial)
+    assert persistence(page) > before
 
 
 def test_watch_mode_steps_three_days(page):
@@ -93,9 +93,9 @@ def test_watch_mode_steps_three_days(page):
 
 
 def test_export_is_a_valid_scenario(page, tmp_path, capsys):
-    digest = page.locator(".piracysim-digest").inner_text()
+    serial = answer_serial(page)
     page.get_by_text("Preservation everywhere").click()
-    page.wait_for_function("d => document.querySelector('.piracysim-digest').innerText !== d", arg=digest)
+    wait_for_answer(page, serial)
     with page.expect_download() as info:
         page.get_by_role("button", name="Export scenario (YAML)").click()
     path = tmp_path / info.value.suggested_filename

@@ -74,7 +74,8 @@ def MetricsTable(ans: W.Answer) -> None:
     # plain HTML rather than Markdown: Solara's Markdown pulls KaTeX, which solara-assets does not ship
     solara.HTML("table", unsafe_innerHTML="<thead><tr><th>metric</th><th>unchanged</th><th>what-if</th>"
                 "<th>paired difference</th></tr></thead><tbody>" + rows + "</tbody>",
-                classes=["piracysim-metrics"], style="border-spacing: 12px 2px; text-align: left")
+                classes=["piracysim-metrics", f"piracysim-answer-{ans.serial}"],
+                style="border-spacing: 12px 2px; text-align: left")
 
 
 @solara.component
@@ -179,6 +180,9 @@ def WhatIf() -> None:
             solara.InputText("PATH=VALUE; PATH=VALUE (as --set)", value=extra, continuous_update=False,
                              on_value=set_extra_text)
 
+    # drawn once per answer: the page re-renders for other reasons (errors, typing) without redrawing
+    charts = solara.use_memo(lambda: {} if ans is None else {k: F.to_bytes(f) for k, f in F.all_figures(ans).items()},
+                             [ans])
     if error:
         solara.Error(error, classes=["piracysim-error"])
     if ans is None:
@@ -190,13 +194,15 @@ def WhatIf() -> None:
         solara.HTML("h3", html.escape(f"{ans.scenario.name}: live networks over the last year"))
     with solara.Div(style={"font-size": "1.1em", "margin-bottom": "8px"}):
         solara.Text(f"unchanged {_fmt(p.base[0])}, what-if ")
-        solara.Text(f"{p.variant[0]:.2f}", classes=["piracysim-persistence"], style={"font-weight": "bold"})
+        solara.Text(f"{p.variant[0]:.2f}", classes=["piracysim-persistence", f"piracysim-answer-{ans.serial}"],
+                    style={"font-weight": "bold"})
         solara.Text(f", paired difference {_fmt(p.diff[0], True)} [{_fmt(p.diff[1], True)}, {_fmt(p.diff[2], True)}]"
                     f" (median, 90% interval) over {n_reps} replicates on common random numbers, "
                     f"{engines.default_engine()} engine; what-if scenario ")
         solara.Text(ans.scenario.digest()[:12], classes=["piracysim-digest"], style={"font-family": "monospace"})
-    for name, fig in F.all_figures(ans).items():
-        solara.Image(F.to_bytes(fig), classes=[f"piracysim-chart-{name}"])
+    for name, png in charts.items():
+        # the answer's serial on every chart: a reader (or test) can tell when all of them show the new answer
+        solara.Image(png, classes=[f"piracysim-chart-{name}", f"piracysim-answer-{ans.serial}"])
     MetricsTable(ans)
     with solara.Row():
         solara.FileDownload(lambda: W.export_yaml(ans.scenario, f"{ans.scenario.name}-whatif").encode(),

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
+from sim.dashboard.whatif import replicate_seeds
 from sim.model import PiracyModel
 from sim.scenario import Scenario
 from sim.world import World, compile_world
@@ -78,7 +79,9 @@ def WatchPage(scenario: Scenario) -> None:
     """Mesa's SolaraViz on the given scenario (the what-if settings, when they are valid)."""
     world = solara.use_memo(lambda: compile_world(scenario), [scenario.digest()])
     model = solara.use_memo(lambda: WatchModel(world, scenario.seed), [world])
+    # A choice of seeds rather than free text: the scenario's own and the what-if replicates' (no bad input).
+    seeds = [scenario.seed] + replicate_seeds(scenario, 9)
     params = {"world": world,
-              "seed": {"type": "InputText", "value": scenario.seed, "label": "seed (Reset to apply)"}}
+              "seed": {"type": "Select", "value": scenario.seed, "values": seeds, "label": "seed (Reset to apply)"}}
     SolaraViz(model, components=components(), model_params=params, name=f"Watch: {scenario.name} (Mesa engine)",
               play_interval=50)

@@ -7,6 +7,7 @@ Everything here is plain Python on the public entry points (``sim.scenario``, ``
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from sim.scenario import Policy, Scenario, ScenarioError, apply_overrides, from_
 
 SOURCE = "dashboard"          # how the app's own inputs are named in error messages
 MAX_REPLICATES = 200          # limits are checked before any work starts
+MAX_RUN_DAYS = 200 * 3650     # replicates x horizon: keeps one answer within about a minute
 DEFAULT_REPLICATES = 20
 BAND = (5.0, 95.0)            # the 90% band of the charts and metric intervals
 TAIL_DAYS = 365               # the window of "servers by host country", as for persistence
@@ -163,7 +165,7 @@ def replicate_seeds(scenario: Scenario, n: int) -> list[int]:
             for r in range(n)]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: holds arrays, and the page keys its memos on it
 class Replicates:
     """The outputs of one scenario on a list of seeds: stacked daily series and metrics per seed."""
 
@@ -254,14 +256,18 @@ def compare(base: Replicates, var: Replicates) -> list[MetricRow]:
     return out
 
 
-@dataclass
+_serials = itertools.count(1)
+
+
+@dataclass(eq=False)  # compared by identity, as Replicates
 class Answer:
-    """What the page shows for one set of inputs."""
+    """What the page shows for one set of inputs; ``serial`` tells answers apart (tests wait on it)."""
 
     scenario: Scenario
     base: Replicates
     variant: Replicates
     rows: list[MetricRow] = field(default_factory=list)
+    serial: int = field(default_factory=lambda: next(_serials))
 
     def metric(self, name: str) -> MetricRow:
         """The row of one metric."""
@@ -276,6 +282,9 @@ def answer(base: Base, overrides: list[tuple[str, Any]], n: Any, cache: Cache | 
     """
     n = check_replicates(n)
     scenario = variant(base, overrides)
+    if n * scenario.horizon_days > MAX_RUN_DAYS:
+        raise ScenarioError(SOURCE, "replicates", f"{n} runs of {scenario.horizon_days} days exceed the dashboard's "
+                            f"limit of {MAX_RUN_DAYS} run-days; use piracysim sweep for longer runs", n)
     cache = cache or Cache()
     seeds = replicate_seeds(base.scenario, n)
     b = cache.get(base.scenario, seeds, engine)
