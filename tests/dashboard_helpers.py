@@ -5,6 +5,7 @@ Playwright, and block every request that would leave 127.0.0.1. Used by the brow
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import shutil
@@ -38,7 +39,8 @@ def chromium() -> str:
 def dashboard(scenario: str | Path = ROOT / "scenarios" / "baseline.yaml") -> Iterator[str]:
     """``piracysim dashboard SCENARIO`` on a free port as a subprocess; yields its URL, always stops it."""
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "dashboard", str(scenario)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=_die_with_parent)
     lines: list[str] = []
     found = threading.Event()
 
@@ -59,6 +61,12 @@ def dashboard(scenario: str | Path = ROOT / "scenarios" / "baseline.yaml") -> It
     finally:
         _stop(proc)
         reader.join(timeout=STOP_TIMEOUT)
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, even by SIGKILL, so no server outlives it (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -52,7 +52,8 @@ def serve(scenario: str | Path, port: int = 0, announce: Callable[[str], None] |
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = HOST, str(sock.getsockname()[1])
     import uvicorn
 
-    config = uvicorn.Config("solara.server.starlette:app", log_level="warning")
+    # a bounded shutdown: open browser sessions (websockets) must not keep Ctrl+C waiting
+    config = uvicorn.Config("solara.server.starlette:app", log_level="warning", timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     if announce is not None:
         announce(url)
