@@ -12,6 +12,7 @@ each mode (``dashboard_whatif.png``, ``dashboard_watch.png``), as committed unde
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -40,6 +41,28 @@ def release_to(page, name: str, fraction: float) -> float:
     return time.perf_counter() - start
 
 
+def server_work(repeats: int) -> tuple[float, float]:
+    """Median CPU seconds of one change in this process: the replicates (compute) and the three charts.
+
+    CPU time rather than wall time: on a shared machine it says what the dashboard itself costs.
+    """
+    from sim.dashboard import figures as F
+    from sim.dashboard import whatif as W
+
+    base = W.load_base(ROOT / "scenarios" / "baseline.yaml")
+    cache = W.Cache()
+    W.answer(base, [], W.DEFAULT_REPLICATES, cache)       # the unchanged scenario, cached as in the app
+    compute, charts = [], []
+    for k in range(repeats):
+        t0 = time.process_time()
+        ans = W.answer(base, [("policy.mla_speed", 0.2 + 0.1 * k)], W.DEFAULT_REPLICATES, cache)
+        t1 = time.process_time()
+        [F.to_bytes(fig) for fig in F.all_figures(ans).values()]
+        compute.append(t1 - t0)
+        charts.append(time.process_time() - t1)
+    return statistics.median(compute), statistics.median(charts)
+
+
 def main() -> None:
     """Measure and print; optionally write the screenshots."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -59,6 +82,9 @@ def main() -> None:
               f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms, "
               f"max {max(times) * 1000:.0f} ms")
         assert not guard.blocked, guard.blocked
+        compute, charts = server_work(args.repeats)
+        print(f"server work per change (CPU time, median): replicates {compute * 1000:.0f} ms, "
+              f"charts {charts * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         if args.screenshots:
             args.screenshots.mkdir(parents=True, exist_ok=True)
             page.set_viewport_size({"width": 1400, "height": 1650})  # the whole what-if page, metrics included
