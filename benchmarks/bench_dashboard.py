@@ -76,8 +76,9 @@ def main() -> None:
         fractions = [0.10 + 0.6 * i / max(1, args.repeats - 1) for i in range(args.repeats)]
         for k, f in enumerate(fractions):
             times.append(release_to(page, "mla_speed", f))
-            print(f"  release {k + 1}: MLA speed {page.locator('.piracysim-lever-mla_speed').evaluate('e => e.parentElement.innerText').split(': ')[-1].strip()}"
-                  f" -> persistence {persistence(page):.2f}, {times[-1] * 1000:.0f} ms")
+            shown = page.locator(".piracysim-lever-mla_speed").evaluate("e => e.parentElement.innerText")
+            print(f"  release {k + 1}: MLA speed {shown.split(': ')[-1].strip()} -> persistence "
+                  f"{persistence(page):.2f}, {times[-1] * 1000:.0f} ms")
         print(f"slider release to updated charts, default world, 20 replicates ({args.repeats} releases): "
               f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms, "
               f"max {max(times) * 1000:.0f} ms")

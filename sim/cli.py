@@ -186,10 +186,16 @@ def _dashboard(args: argparse.Namespace) -> int:
     from sim.scenario import load
 
     load(args.scenario)  # a bad scenario is the usual one-line error, before any server starts
-    try:
-        from sim.dashboard.server import PortInUse, serve
-    except ImportError as exc:
-        raise UserError(f"the dashboard needs its extra ({exc.name} is missing): pip install -e '.[dashboard]'") from None
+    from sim.dashboard.server import PortInUse, serve
+
+    # The optional extra, looked up without importing it: Solara reads its settings (offline ones
+    # included) once, at import, and serve() sets them first.
+    from importlib.util import find_spec
+
+    missing = [name for name in ("solara", "solara_assets", "uvicorn", "altair") if find_spec(name) is None]
+    if missing:
+        raise UserError(f"the dashboard needs its extra ({', '.join(missing)} missing): "
+                        "pip install -e '.[dashboard]'")
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: must be between 0 and 65535")
     try:
@@ -259,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="DIR", help="where to write (default: DIR/figures)")
     p.set_defaults(func=_plot)
 
-    p = sub.add_parser("dashboard", help="an interactive what-if and watch dashboard in the browser (127.0.0.1, offline)")
+    p = sub.add_parser("dashboard",
+                       help="an interactive what-if and watch dashboard in the browser (127.0.0.1, offline)")
     p.add_argument("scenario", metavar="SCENARIO", nargs="?", default="scenarios/baseline.yaml",
                    help="scenario to start from (default scenarios/baseline.yaml)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one, printed)")

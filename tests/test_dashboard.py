@@ -101,3 +101,14 @@ def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path):
         out = run(str(SCENARIOS / "tiny.yaml"), "--port", str(port))
     assert out.returncode == 2 and out.stderr.startswith(f"error: --port {port}: cannot listen on 127.0.0.1")
     assert len(out.stderr.splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_server_settings_keep_everything_local():
+    """What serve() sets before Solara reads its settings: no telemetry, no CDN beyond this machine."""
+    code = ("import os; from sim.dashboard.server import OFFLINE_ENV; os.environ.update(OFFLINE_ENV); "
+            "import solara.server.settings as s, solara.settings as a; "
+            "print(s.telemetry.mixpanel_enable, a.assets.cdn, s.main.mode)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    enabled, cdn, mode = out.stdout.split()
+    assert enabled == "False" and cdn.startswith("http://127.0.0.1:") and mode == "production"

@@ -16,7 +16,8 @@ from playwright.sync_api import sync_playwright
 
 from sim.cli import main as piracysim
 from tests.conftest import SCENARIOS
-from tests.dashboard_helpers import dashboard, drag_slider, launch, open_page, persistence, wait_for_answer, answer_serial
+from tests.dashboard_helpers import (answer_serial, dashboard, drag_slider, launch, open_page, persistence,
+                                    wait_for_answer)
 
 BASELINE = SCENARIOS / "baseline.yaml"
 

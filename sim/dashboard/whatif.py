@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from sim import engines, metrics
-from sim.scenario import Policy, Scenario, ScenarioError, apply_overrides, from_dict, parse_override, parse_yaml, read_text
+from sim.scenario import Policy, Scenario, ScenarioError, from_dict, parse_override, parse_yaml, read_text
 
 SOURCE = "dashboard"          # how the app's own inputs are named in error messages
 MAX_REPLICATES = 200          # limits are checked before any work starts
