@@ -101,6 +101,10 @@ def test_export_is_a_valid_scenario(page, tmp_path):
     serial = answer_serial(page)
     page.get_by_text("Preservation everywhere").click()
     wait_for_answer(page, serial)
+    serial = answer_serial(page)
+    page.get_by_label("join eu").click(force=True)      # the field's own text overlays the input
+    page.get_by_role("option", name="BRA").click()
+    wait_for_answer(page, serial)
     with page.expect_download() as info:
         page.get_by_role("button", name="Export scenario (YAML)").click()
     path = tmp_path / info.value.suggested_filename
@@ -109,4 +113,5 @@ def test_export_is_a_valid_scenario(page, tmp_path):
     out = subprocess.run([str(Path(sys.executable).with_name("piracysim")), "validate", str(path)],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == f"ok: {path}", out.stderr
-    assert yaml.safe_load(path.read_text())["policy"]["preservation_everywhere"] is True
+    policy = yaml.safe_load(path.read_text())["policy"]
+    assert policy["preservation_everywhere"] is True and policy["join"] == {"eu": ["BRA"]}
