@@ -11,6 +11,7 @@ import io
 import numpy as np
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from sim.dashboard.whatif import Answer, Replicates, band, route_columns
 
@@ -24,7 +25,8 @@ def _figure(height: float) -> Figure:
     return fig
 
 
-def _series(ax, days: np.ndarray, base: np.ndarray, var: np.ndarray, title: str, ylabel: str) -> None:
+def _series(ax, days: np.ndarray, base: np.ndarray, var: np.ndarray, title: str, ylabel: str,
+            legend: bool = True) -> None:
     for values, color, label in ((base, BASE_COLOR, "unchanged"), (var, VAR_COLOR, "what-if")):
         mid, lo, hi = band(values)
         ax.fill_between(days, lo, hi, color=color, alpha=0.2, lw=0)
@@ -33,7 +35,10 @@ def _series(ax, days: np.ndarray, base: np.ndarray, var: np.ndarray, title: str,
     ax.set_xlabel("day")
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, loc="lower left")
+    ax.yaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_locator(MaxNLocator(6))
+    if legend:
+        ax.legend(frameon=False, loc="lower left")
 
 
 def time_series(ans: Answer, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
@@ -42,7 +47,7 @@ def time_series(ans: Answer, fig: Figure | SubFigure | None = None) -> Figure | 
     ax1, ax2 = fig.subplots(1, 2)
     b, v = ans.base, ans.variant
     _series(ax1, b.days, b.daily["networks"], v.daily["networks"], "Live networks", "networks")
-    _series(ax2, b.days, b.daily["servers_up"], v.daily["servers_up"], "Servers up", "servers")
+    _series(ax2, b.days, b.daily["servers_up"], v.daily["servers_up"], "Servers up", "servers", legend=False)
     return fig
 
 
@@ -50,8 +55,8 @@ def _paired_bars(ax, labels: list[str], base: list[float], var: list[float]) -> 
     x = np.arange(len(labels))
     ax.bar(x - 0.2, base, 0.4, color=BASE_COLOR, label="unchanged")
     ax.bar(x + 0.2, var, 0.4, color=VAR_COLOR, label="what-if")
-    ax.set_xticks(x, labels, rotation=20, ha="right")
-    ax.legend(frameon=False)
+    ax.set_xticks(x, labels)
+    ax.yaxis.set_major_locator(MaxNLocator(5))
 
 
 def _totals(rep: Replicates, columns: list[str]) -> list[float]:
@@ -75,6 +80,7 @@ def host_countries(ans: Answer, fig: Figure | SubFigure | None = None, top: int 
                 bar.set_edgecolor("black")
     ax.set_xticks(x, list(order))
     ax.set_ylabel("servers up (mean, last year)")
+    ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.set_title("Servers by host country (hatched: havens)")
     ax.legend(handles=[Patch(color=BASE_COLOR, label="unchanged"), Patch(color=VAR_COLOR, label="what-if"),
                        Patch(facecolor="white", edgecolor="black", hatch="//", label="haven")], frameon=False)
@@ -88,11 +94,12 @@ def cases_and_evidence(ans: Answer, fig: Figure | SubFigure | None = None) -> Fi
     b, v = ans.base, ans.variant
     case_cols = [c for c in ("cases_opened", "cases_failed_evidence", "cases_failed_haven", "cases_timed_out",
                              "arrests") if c in b.daily]
-    _paired_bars(ax1, [c.replace("cases_", "").replace("_", " ") for c in case_cols], _totals(b, case_cols),
+    _paired_bars(ax1, [c.replace("cases_", "").replace("_", "\n") for c in case_cols], _totals(b, case_cols),
                  _totals(v, case_cols))
     ax1.set_title("Cases and arrests (total over the horizon)")
+    ax1.legend(frameon=False)  # one legend per figure: each chart also stands alone (page, export)
     routes = route_columns(b)
-    _paired_bars(ax2, [c.removeprefix("requests_").replace("_", " ") for c in routes], _totals(b, routes),
+    _paired_bars(ax2, [c.removeprefix("requests_").replace("_", "\n") for c in routes], _totals(b, routes),
                  _totals(v, routes))
     ax2.set_title("Evidence by route (requests, total)")
     return fig
