@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_sweep_memory.py
 	$(PY) benchmarks/bench_api.py
+	$(PY) benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info cyext/*.c cyext/*.so

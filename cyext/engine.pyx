@@ -256,9 +256,12 @@ cdef class Engine:
     cdef int64_t* lapsed
     cdef int64_t* in_transit
     cdef int64_t* heat
-    cdef int64_t* scratch_count   # per market: live unblocked networks (users phase), live networks (record)
+    cdef int64_t* mk_live         # per market, kept up to date: live networks, live unblocked networks, users served
+    cdef int64_t* mk_open
+    cdef int64_t* mk_served
+    cdef int64_t* scratch_gain    # per market, within the users phase: today's acquisition and how many got theirs
     cdef int64_t* scratch_rank
-    cdef int64_t* scratch_served
+    cdef bint any_interventions
 
     # networks
     cdef int64_t n_net, cap_net
@@ -423,9 +426,12 @@ cdef class Engine:
         self.lapsed = self.filled(C, 0)
         self.in_transit = self.filled(C, 0)
         self.heat = self.filled(C, 0)
-        self.scratch_count = self.filled(C, 0)
+        self.mk_live = self.filled(C, 0)
+        self.mk_open = self.filled(C, 0)
+        self.mk_served = self.filled(C, 0)
+        self.scratch_gain = self.filled(C, 0)
         self.scratch_rank = self.filled(C, 0)
-        self.scratch_served = self.filled(C, 0)
+        self.any_interventions = bool(np.any(w.blocks) or np.any(w.cuts))
         self.cal_notice = self.filled(T + 1, -1)
         self.cal_seize = self.filled(T + 1, -1)
         self.cal_request = self.filled(T + 1, -1)
@@ -457,23 +463,19 @@ cdef class Engine:
     cdef void split_initial_demand(self) noexcept nogil:
         """Each market's user units split equally among its initial networks (the lowest ids get the rest)."""
         cdef int64_t i, n, c
-        for c in range(self.C):
-            self.scratch_count[c] = 0
-            self.scratch_rank[c] = 0
-        for i in range(self.live_list.n):
-            self.scratch_count[self.net_market[self.live_list.data[i]]] += 1
         for i in range(self.live_list.n):
             n = self.live_list.data[i]
             c = self.net_market[n]
-            self.gain_users(n, self.unserved[c] // self.scratch_count[c]
-                            + (1 if self.scratch_rank[c] < self.unserved[c] % self.scratch_count[c] else 0))
+            self.gain_users(n, self.unserved[c] // self.mk_live[c]
+                            + (1 if self.scratch_rank[c] < self.unserved[c] % self.mk_live[c] else 0))
             self.scratch_rank[c] += 1
         for c in range(self.C):
-            if self.scratch_count[c]:
+            if self.mk_live[c]:
                 self.unserved[c] = 0
 
     cdef inline void gain_users(self, int64_t n, int64_t units) noexcept nogil:
         self.net_users[n] += units
+        self.mk_served[self.net_market[n]] += units
         if self.net_users[n] > self.net_users_peak[n]:
             self.net_users_peak[n] = self.net_users[n]
 
@@ -491,7 +493,7 @@ cdef class Engine:
         free(self.cal_notice); free(self.cal_seize); free(self.cal_request); free(self.cal_arrest)
         free(self.cal_successor); free(self.cal_migrate)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
-        free(self.scratch_count); free(self.scratch_rank); free(self.scratch_served)
+        free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank)
         free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
         free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers); free(self.net_mig_next)
         free(self.net_mem)
@@ -581,7 +583,8 @@ cdef class Engine:
 
     cdef void cal_pop(self, int64_t* head, int64_t* nxt, int64_t t) noexcept nogil:
         """Today's ids into ``self.due``, ascending."""
-        cdef int64_t i = head[t]
+        cdef int64_t i = head[t], n, x
+        cdef int64_t* a
         self.due.n = 0
         while i != -1:
             if vec_push(&self.due, i):
@@ -589,8 +592,18 @@ cdef class Engine:
                 return
             i = nxt[i]
         head[t] = -1
-        if self.due.n > 1:
-            qsort(self.due.data, self.due.n, sizeof(int64_t), cmp_i64)
+        # The list holds the latest addition first, and additions mostly come in ascending id order: reversed,
+        # it is usually sorted already, which one pass confirms; otherwise sort.
+        a = self.due.data
+        n = self.due.n
+        for i in range(n // 2):
+            x = a[i]
+            a[i] = a[n - 1 - i]
+            a[n - 1 - i] = x
+        for i in range(1, n):
+            if a[i - 1] > a[i]:
+                qsort(a, n, sizeof(int64_t), cmp_i64)
+                break
 
     cdef int64_t create_network(self, int64_t t, int64_t pred, int64_t market) noexcept nogil:
         cdef int64_t n = self.n_net, i
@@ -629,6 +642,8 @@ cdef class Engine:
         self.net_cutoff_due[n] = 0
         self.net_movers[n] = 0
         memset(self.net_mem + n * self.C, 0, self.C * sizeof(int64_t))
+        self.mk_live[self.net_market[n]] += 1
+        self.mk_open[self.net_market[n]] += 1
         self.n_net += 1
         self.n_live += 1
         if vec_push(&self.live_list, n):
@@ -715,6 +730,10 @@ cdef class Engine:
         self.n_live -= 1
         users = self.net_users[n]
         m = self.net_market[n]
+        self.mk_live[m] -= 1
+        if self.net_blocked_day[n] == -1:
+            self.mk_open[m] -= 1
+        self.mk_served[m] -= users
         if users:
             movers = (users * self.migrate_fx) >> FX_BITS
             self.lapsed[m] += users - movers
@@ -730,7 +749,7 @@ cdef class Engine:
                 self.row[D_CASES_MOOT] += 1
 
     cdef void open_case(self, int64_t n, int64_t lead, int64_t t) noexcept nogil:
-        cdef int64_t k = self.n_case, s, host, p, pair
+        cdef int64_t k = self.n_case, s, host, p, pair, prev = -1, nxt
         if k == self.cap_case and self.grow_cases(self.cap_case * 2):
             return
         self.case_net[k] = n
@@ -755,6 +774,19 @@ cdef class Engine:
         s = self.net_first[n]
         while s != -1:
             host = self.srv_country[s]
+            nxt = self.srv_sibling[s]
+            if not self.srv_up[s] and not self.srv_seized[s] and t - self.srv_removed[s] > self.retention[host]:
+                # Its logs are gone for good (it is down, not seized, past retention): no later pass over the
+                # network's servers can use it, so it leaves the chain (the order of the rest is kept).
+                if prev == -1:
+                    self.net_first[n] = nxt
+                else:
+                    self.srv_sibling[prev] = nxt
+                if self.net_last[n] == s:
+                    self.net_last[n] = prev
+                s = nxt
+                continue
+            prev = s
             if self.bears_evidence(s, t, self.retention[host]):
                 p = self.srv_prov[s]
                 pair = lead * self.C + host
@@ -768,7 +800,7 @@ cdef class Engine:
                     self.new_request(k, s, host, KIND_VOLUNTARY, t, self.disclosure_tab[p])
                 else:
                     self.new_request(k, s, host, KIND_MLA, t, -1)
-            s = self.srv_sibling[s]
+            s = nxt
         if self.u(MONEY, 0, k, 0) < self.money_p:
             self.new_request(k, -1, lead, KIND_MONEY, t, self.court_tab[lead])
 
@@ -944,6 +976,8 @@ cdef class Engine:
 
     cdef void interventions(self, int64_t t) noexcept nogil:
         cdef int64_t i, n, c, lost
+        if not self.any_interventions:
+            return
         for i in range(self.live_list.n):
             n = self.live_list.data[i]
             if self.net_ended[n] != -1:
@@ -955,8 +989,10 @@ cdef class Engine:
                 self.net_cutoff_due[n] = t + self.draw(self.cutoff_tab, self.u(CUTOFF_DELAY, t, n, 0))
             if self.net_block_due[n] == t:
                 self.net_blocked_day[n] = t
+                self.mk_open[c] -= 1
                 lost = (self.net_users[n] * self.block_fx) >> FX_BITS
                 self.net_users[n] -= lost
+                self.mk_served[c] -= lost
                 self.unserved[c] += lost
                 self.row[D_BLOCKING_ORDERS] += 1
             if self.net_cutoff_due[n] == t:
@@ -1099,6 +1135,7 @@ cdef class Engine:
 
     cdef void users(self, int64_t t) noexcept nogil:
         cdef int64_t i, j, n, x, c, movers, target, back, gain
+        cdef bint any_gain
         self.cal_pop(self.cal_migrate, self.net_mig_next, t)
         for i in range(self.due.n):
             n = self.due.data[i]
@@ -1116,27 +1153,24 @@ cdef class Engine:
             else:
                 self.gain_users(target, movers)
                 self.row[D_MIGRATED] += movers
-        for c in range(self.C):
-            self.scratch_count[c] = 0
-            self.scratch_rank[c] = 0
-        for i in range(self.live_list.n):
-            n = self.live_list.data[i]
-            if self.net_ended[n] == -1 and self.net_blocked_day[n] == -1:
-                self.scratch_count[self.net_market[n]] += 1
+        any_gain = False
         for c in range(self.C):
             back = (self.lapsed[c] * self.return_fx) >> FX_BITS
             self.lapsed[c] -= back
             self.unserved[c] += back
-            # reuse scratch_served as this market's gain today
-            self.scratch_served[c] = (self.unserved[c] * self.acquire_fx) >> FX_BITS if self.scratch_count[c] else 0
-            self.unserved[c] -= self.scratch_served[c]
+            self.scratch_gain[c] = (self.unserved[c] * self.acquire_fx) >> FX_BITS if self.mk_open[c] else 0
+            self.scratch_rank[c] = 0
+            self.unserved[c] -= self.scratch_gain[c]
+            any_gain = any_gain or self.scratch_gain[c] > 0
+        if not any_gain:
+            return
         for i in range(self.live_list.n):
             n = self.live_list.data[i]
             if self.net_ended[n] != -1 or self.net_blocked_day[n] != -1:
                 continue
             c = self.net_market[n]
-            gain = self.scratch_served[c]
-            self.gain_users(n, gain // self.scratch_count[c] + (1 if self.scratch_rank[c] < gain % self.scratch_count[c] else 0))
+            gain = self.scratch_gain[c]
+            self.gain_users(n, gain // self.mk_open[c] + (1 if self.scratch_rank[c] < gain % self.mk_open[c] else 0))
             self.scratch_rank[c] += 1
 
     cdef void reprovisioning(self, int64_t t) noexcept nogil:
@@ -1173,22 +1207,14 @@ cdef class Engine:
         self.row[D_SERVERS_UP_HAVEN] = haven_up
         self.row[D_CASES_OPEN] = self.n_cases_open
         self.row[D_MLA_BACKLOG] = self.backlog
-        for c in range(self.C):
-            self.scratch_served[c] = 0
-            self.scratch_count[c] = 0
-        for i in range(self.live_list.n):
-            n = self.live_list.data[i]
-            if self.net_ended[n] == -1:
-                self.scratch_served[self.net_market[n]] += self.net_users[n]
-                self.scratch_count[self.net_market[n]] += 1
         um[0] = t
         for c in range(self.C):
-            um[c + 1] = self.scratch_served[c]
-            served += self.scratch_served[c]
+            um[c + 1] = self.mk_served[c]
+            served += self.mk_served[c]
             unserved += self.unserved[c]
             lapsed += self.lapsed[c]
             transit += self.in_transit[c]
-            if self.demand_units[c] > 0 and self.scratch_count[c] > 0:
+            if self.demand_units[c] > 0 and self.mk_live[c] > 0:
                 available += 1
         self.row[D_USERS_SERVED] = served
         self.row[D_USERS_UNSERVED] = unserved

@@ -362,6 +362,29 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard(args: argparse.Namespace) -> int:
+    from sim.scenario import load
+
+    load(args.scenario)  # a bad scenario is the usual one-line error, before any server starts
+    from sim.dashboard.server import PortInUse, serve
+
+    # The optional extra, looked up without importing it: Solara reads its settings (offline ones
+    # included) once, at import, and serve() sets them first.
+    from importlib.util import find_spec
+
+    missing = [name for name in ("solara", "solara_assets", "uvicorn", "altair") if find_spec(name) is None]
+    if missing:
+        raise UserError(f"the dashboard needs its extra ({', '.join(missing)} missing): "
+                        "pip install -e '.[dashboard]'")
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: must be between 0 and 65535")
+    try:
+        serve(args.scenario, args.port)
+    except PortInUse as exc:
+        raise UserError(str(exc)) from None
+    return 0
+
+
 def _parse_sets(items: Sequence[str] | None) -> list[tuple[str, object]]:
     from sim.scenario import parse_override
 
@@ -423,6 +446,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--y", default=None, help="factor on the y axis (heatmap) or the grouping factor (lines)")
     p.add_argument("--out", default=None, metavar="DIR", help="where to write (default: DIR/figures)")
     p.set_defaults(func=_plot)
+
+    p = sub.add_parser("dashboard",
+                       help="an interactive what-if and watch dashboard in the browser (127.0.0.1, offline)")
+    p.add_argument("scenario", metavar="SCENARIO", nargs="?", default="scenarios/baseline.yaml",
+                   help="scenario to start from (default scenarios/baseline.yaml)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one, printed)")
+    p.set_defaults(func=_dashboard)
     return parser
 
 
