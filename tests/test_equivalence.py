@@ -16,6 +16,8 @@ from tests.conftest import SCENARIOS, one_country_raw, tiny_raw, two_country_raw
 from tests.invariants import check_invariants
 from sim.synthetic import random_raw
 
+pytestmark = pytest.mark.equivalence
+
 
 def test_compiled_engine_is_built():
     """The suite is about the compiled engine: it must not silently fall back to Mesa."""

@@ -46,28 +46,32 @@ def test_mla_speed_halves_medians_and_p90s():
     w1, w2 = world(), world(mla_speed=0.5)
     for i in range(3):
         for j in range(3):
-            for chan in ("mla_chan", "arrest_chan"):
-                a = w1.delays[getattr(w1, chan)[i, j]]
-                b = w2.delays[getattr(w2, chan)[i, j]]
-                # half the median and p90: the table's median and p90 halve (up to rounding)
-                assert abs((b[499] + b[500]) - (a[499] + a[500]) / 2) <= 2
-                assert abs((b[899] + b[900]) - (a[899] + a[900]) / 2) <= 2
+            a = w1.delays[w1.mla_chan[i, j]]
+            b = w2.delays[w2.mla_chan[i, j]]
+            # half the median and p90: the table's median and p90 halve (up to rounding)
+            assert abs((b[499] + b[500]) - (a[499] + a[500]) / 2) <= 2
+            assert abs((b[899] + b[900]) - (a[899] + a[900]) / 2) <= 2
+            # v2: extradition and bloc surrender are surrender_speed's, not mla_speed's
+            assert np.array_equal(w1.delays[w1.arrest_chan[i, j]], w2.delays[w2.arrest_chan[i, j]])
     # Court and notice delays are not MLA: untouched.
     assert np.array_equal(w1.delays[w1.court_tab], w2.delays[w2.court_tab])
     assert np.array_equal(w1.delays[w1.notice_tab], w2.delays[w2.notice_tab])
 
 
-def test_harmonization_one_sets_law_to_one():
+def test_harmonization_one_sets_criminalises_and_powers_to_one():
+    # v2: harmonisation moves criminalises and powers, not priority (which tiny.yaml leaves at law)
     w = world(harmonization=1.0)
-    assert np.all(w.law == 1.0) and np.all(w.open_prob == 1.0) and not w.haven.any()
-    # extradite_prob = extradites * law'
+    assert np.all(w.grant_prob == 1.0)
+    assert np.allclose(w.law, [0.9, 0.8, 0.2]) and np.allclose(w.open_prob, [0.9, 0.8, 0.2])
+    assert w.haven.tolist() == [0, 0, 1]  # HVN's priority 0.2 keeps it a haven
+    # extradite_prob = extradites * criminalises'
     assert np.allclose(w.extradite_prob, [0.6, 0.6, 0.1])
 
 
 def test_harmonization_half():
     w = world(harmonization=0.5)
-    assert np.allclose(w.law, [0.95, 0.9, 0.6])
-    assert w.haven.tolist() == [0, 0, 0]
+    assert np.allclose(w.grant_prob, [0.95, 0.9, 0.6])
+    assert np.allclose(w.law, [0.9, 0.8, 0.2])
     assert world().haven.tolist() == [0, 0, 1]  # HVN law 0.2 < 0.5
 
 
