@@ -172,6 +172,36 @@ def test_voluntary_route_due_by_the_providers_disclosure_delay():
     assert model.networks[0].ended == OPENED + 12 + 5
 
 
+def test_a_case_asks_for_every_server_whose_logs_the_host_still_keeps():
+    """Threshold 2: s0 is noticed on day 1 and taken down on day 2, s1 replaces it and is noticed on day 3, when
+    the case opens. HST keeps logs 1000 days (the lead none): both servers bear evidence, two MLA requests."""
+    raw = rules_raw()
+    raw["providers"][0].update(compliance=1.0, notice={"days": 1})
+    raw["pirates"]["reprovision_prob"] = 1.0
+    raw["enforcement"]["case_threshold"] = 2
+    set_country(raw, "LED", retention_days=0)
+    model = run_days(raw, 3)
+    assert model.servers[0].removed_day == 2 and model.servers[1].born == 2
+    assert [c.opened for c in model.cases] == [3]
+    assert [(r.kind, r.server, r.requested, r.created) for r in model.requests] == [(KIND_MLA, 0, HST, 3),
+                                                                                     (KIND_MLA, 1, HST, 3)]
+    set_country(raw, "HST", retention_days=0)  # now s0's logs are gone by day 3
+    assert [r.server for r in run_days(raw, 3).requests] == [1]
+
+
+@pytest.mark.parametrize("host_keeps,lead_keeps,outcome", [(10, 1000, OUTCOME_LOST), (1000, 0, OUTCOME_EVIDENCE)])
+def test_unpreserved_answer_judged_on_the_requested_countrys_retention(host_keeps, lead_keeps, outcome):
+    """The server is taken down on day 3; the MLA answer comes on day 41, 38 days later."""
+    raw = rules_raw()
+    raw["providers"][0].update(compliance=1.0, notice={"days": 2})
+    set_country(raw, "HST", retention_days=host_keeps)
+    set_country(raw, "LED", retention_days=lead_keeps)
+    model = run_days(raw, OPENED + 40)
+    (r,) = model.requests
+    assert model.servers[0].removed_day == 3 and not r.preserved
+    assert (r.resolved, r.outcome) == (OPENED + 40, outcome)
+
+
 def test_foreign_requests_are_preserved_where_the_pair_preserves():
     for preserve in (False, True):
         raw = rules_raw()
@@ -657,7 +687,9 @@ def test_money_trail_is_a_domestic_request_that_always_gives_evidence(rule, deci
 
 
 def test_one_money_request_per_case_and_none_without_the_trail():
-    model = run_days(churn_raw(money_trail_prob=1.0))
+    raw = churn_raw(money_trail_prob=1.0)
+    raw["pirates"]["home_in_market"] = 0.0  # operators abroad in HOM: the trail is still the lead's own
+    model = run_days(raw)
     money = [r for r in model.requests if r.kind == KIND_MONEY]
     assert len(model.cases) > 10 and sorted(r.case for r in money) == [c.id for c in model.cases]
     for r in money:

@@ -9,7 +9,7 @@ Each mutant is (file, old text, new text); the old text must occur exactly once 
 the script stops before running anything, so mutants cannot silently rot when the code changes. Every
 mutant runs in its own temporary copy of the tree (the working tree is never touched), two at a time.
 
-Usage: python tools/mutants.py [-j JOBS] [-k SUBSTRING] [--list]
+Usage: python tools/mutants.py [-j JOBS] [-k SUBSTRING ...] [--list]
 Exit status: 0 every mutant killed; 1 some survived (or errored); 2 stale mutant or failing baseline.
 """
 
@@ -61,7 +61,18 @@ MUTANTS: tuple[Mutant, ...] = (
            "foreign = kind in (KIND_DOMESTIC, KIND_MLA, KIND_VOLUNTARY, KIND_ORDER, KIND_JIT)"),
     Mutant("money-trail-draw-flipped", M, "if self.u(R.MONEY, 0, case.id) < w.money_trail_prob:",
            "if self.u(R.MONEY, 0, case.id) >= w.money_trail_prob:"),
+    Mutant("case-retention-of-the-lead", M, "if not server.bears_evidence(t, int(w.retention[host])):",
+           "if not server.bears_evidence(t, int(w.retention[lead.idx])):"),
+    Mutant("money-trail-asks-the-home-country", M, "self.new_request(case, -1, lead.idx, KIND_MONEY,",
+           "self.new_request(case, -1, net.home, KIND_MONEY,"),
+    Mutant("money-delay-from-homes-court", M, "KIND_MONEY, t, int(w.court_tab[lead.idx]))",
+           "KIND_MONEY, t, int(w.court_tab[net.home]))"),
+    Mutant("jit-requests-not-preserved", M, "foreign = kind in (KIND_MLA, KIND_VOLUNTARY, KIND_ORDER, KIND_JIT)",
+           "foreign = kind in (KIND_MLA, KIND_VOLUNTARY, KIND_ORDER)"),
     # ---- phase 7: answers
+    Mutant("closed-case-answers-not-dropped", M, "if case.stage == CLOSED:", "if False:"),
+    Mutant("answer-retention-of-the-lead", M, "bears_evidence(t, int(w.retention[req.requested]))",
+           "bears_evidence(t, int(w.retention[req.lead]))"),
     Mutant("money-not-always-evidence", M, "if (req.kind == KIND_MONEY or req.preserved", "if (req.preserved"),
     Mutant("money-identify-prob-ignored", M,
            "p = w.money_identify_prob if req.kind == KIND_MONEY else w.identify_prob", "p = w.identify_prob"),
@@ -120,7 +131,16 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("open-prob-is-grant-prob", A, "self.open_prob = float(w.open_prob[idx])",
            "self.open_prob = float(w.grant_prob[idx])"),
     Mutant("seize-prob-is-grant-prob", A, "m.world.seize_prob[self.country]", "m.world.grant_prob[self.country]"),
+    Mutant("case-opens-at-capacity", A, "if self.open_cases >= self.capacity:", "if self.open_cases > self.capacity:"),
     # ---- world compiler
+    Mutant("mla-speed-scales-production-orders", W, "return -1 if d is None else tables.add(d)",
+           "return -1 if d is None else tables.add(d.scaled(pol.mla_speed))"),
+    Mutant("mla-speed-scales-disclosure", W, "tables.add(p.disclosure) for p in providers",
+           "tables.add(p.disclosure.scaled(pol.mla_speed)) for p in providers"),
+    Mutant("prosecute-prob-is-extradites", W, "prosecute_prob=np.array([c.prosecutes_nationals for c in countries]",
+           "prosecute_prob=np.array([c.extradites for c in countries]"),
+    Mutant("home-drawn-by-demand", W, "home_cum=cumulative(np.array([c.origin for c in countries]))",
+           "home_cum=cumulative(np.array([c.demand for c in countries]))"),
     Mutant("harmonization-moves-priority", W, "prio = np.maximum(prio, pol.priority_floor)",
            "prio = np.maximum(prio + h * (1.0 - prio), pol.priority_floor)"),
     Mutant("priority-floor-min-not-max", W, "prio = np.maximum(prio, pol.priority_floor)",
@@ -291,10 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     """Check the anchors, run the baseline, then every mutant; print one line each and the summary."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-j", "--jobs", type=int, default=2, help="mutants run at once (default 2)")
-    ap.add_argument("-k", default="", help="only mutants whose name contains this")
+    ap.add_argument("-k", action="append", default=[], help="only mutants whose name contains this (repeatable)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     args = ap.parse_args(argv)
-    mutants = tuple(m for m in MUTANTS if args.k in m.name)
+    mutants = tuple(m for m in MUTANTS if not args.k or any(k in m.name for k in args.k))
     problems = check_anchors(MUTANTS)
     if problems:
         for line in problems:
