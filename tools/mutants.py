@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 # The fast behaviour tests (seconds, Mesa engine only): never the equivalence or digest tests.
@@ -253,6 +254,7 @@ def child(tree: Path, log: Path) -> None:
 
 
 def first_failure(out: str) -> str:
+    """The id of the first failing test in a pytest output (the -ra summary), or '?'."""
     found = re.search(r"^(?:FAILED|ERROR) (\S+)", out, re.M)
     return found.group(1) if found else "?"
 
@@ -268,24 +270,43 @@ def verdict(code: int | None, out: str) -> tuple[str, str]:
     return "error", f"exit {code}: {out.strip().splitlines()[-1:]}"
 
 
-def run_all(mutants: tuple[Mutant | None, ...], jobs: int, report) -> None:
+Report = Callable[..., None]
+
+
+def run_all(mutants: tuple[Mutant | None, ...], jobs: int, report: Report) -> None:
     """Run each mutant (None: the unmutated baseline) in its own copy and forked process, ``jobs`` at a time;
-    ``report(mutant, status, detail)`` is called as each finishes."""
+    ``report(mutant, status, detail, output)`` is called as each finishes. On any exit (Ctrl-C included) no
+    child process and no temporary copy is left behind."""
     queue = list(mutants)
     running: dict[int, tuple[Mutant | None, Path, float]] = {}
+    try:
+        _schedule(queue, running, jobs, report)
+    finally:
+        for cpid, (_, tmp, _) in running.items():
+            os.kill(cpid, signal.SIGKILL)
+            os.waitpid(cpid, 0)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _schedule(queue: list[Mutant | None], running: dict[int, tuple[Mutant | None, Path, float]], jobs: int,
+              report: Report) -> None:
     while queue or running:
         while queue and len(running) < jobs:
             m = queue.pop(0)
             tmp = Path(tempfile.mkdtemp(prefix="mutant-"))
-            tree = tmp / "tree"
-            copy_tree(tree)
-            if m is not None:
-                path = tree / m.file
-                text = path.read_text()
-                assert text.count(m.old) == 1  # checked on the working tree before any run; the copy is identical
-                path.write_text(text.replace(m.old, m.new))
-            sys.stdout.flush()
-            pid = os.fork()
+            try:
+                tree = tmp / "tree"
+                copy_tree(tree)
+                if m is not None:
+                    path = tree / m.file
+                    text = path.read_text()
+                    assert text.count(m.old) == 1  # checked on the working tree before any run; the copy is identical
+                    path.write_text(text.replace(m.old, m.new))
+                sys.stdout.flush()
+                pid = os.fork()
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
             if pid == 0:
                 child(tree, tmp / "log.txt")
             running[pid] = (m, tmp, time.monotonic())
@@ -297,7 +318,7 @@ def run_all(mutants: tuple[Mutant | None, ...], jobs: int, report) -> None:
                     os.waitpid(cpid, 0)
                     del running[cpid]
                     shutil.rmtree(tmp, ignore_errors=True)
-                    report(m, *verdict(None, ""))
+                    report(m, *verdict(None, ""), "")
             time.sleep(0.05)
             continue
         m, tmp, _ = running.pop(pid)
@@ -324,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in mutants:
             print(f"{m.name}  ({m.file})")
         return 0
+    # A polite kill (SIGTERM) unwinds like Ctrl-C, so run_all's cleanup stops the children and removes the copies.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     start = time.monotonic()
     preimport()
     base: list[tuple[str, str]] = []
