@@ -90,7 +90,8 @@ def test_mla_route_alone_queued_at_host_due_by_the_requested_countrys_mla():
     # MLA to HST, started the day it was created (quota 50), due after HST's mla (40 days, not LED's 7)
     assert reqs == [(KIND_MLA, 0, LED, HST, OPENED, OPENED, OPENED + 40, OUTCOME_EVIDENCE)]
     # home == lead: arrest by LED's court (5) after the answer
-    assert net[["ended", "cause", "arrested_by"]].values.tolist() == [[OPENED + 40 + 5, CAUSE_ARREST, LED]]
+    assert net[["ended", "cause", "arrested_by", "first_case", "cases"]].values.tolist() == [
+        [OPENED + 40 + 5, CAUSE_ARREST, LED, OPENED, 1]]
     d = res.daily.set_index("day")
     assert d.loc[OPENED, "requests_sent"] == 1
     assert d[["requests_voluntary", "requests_order", "requests_jit", "requests_money", "fallbacks"]].sum().sum() == 0
@@ -246,6 +247,7 @@ def test_refused_order_or_voluntary_request_falls_back_to_mla(route):
     assert new.outcome == OUTCOME_EVIDENCE
     assert model.networks[0].cause == CAUSE_ARREST and model.networks[0].ended == answered + 1 + 40 + 5
     assert len(model.requests) == 2
+    assert model.result().daily["requests_sent"].sum() == 2  # the fallback is counted as a request sent
 
 
 def test_refused_mla_request_does_not_fall_back():
