@@ -81,6 +81,7 @@ def ci_sweeps(tmp_path_factory):
     return out
 
 
+@pytest.mark.digest
 def test_ci_results_match_committed_digests(ci_sweeps):
     """Regenerate deliberately after a model change: python -m sim.sweep.digests --update (docs/experiments.md)."""
     committed = json.loads(digests.DIGESTS.read_text())
