@@ -114,6 +114,9 @@ cdef enum:
     KIND_JIT = 4
     KIND_MONEY = 5
     N_NET_COLS = 17
+    SRV_DOWN = 0
+    SRV_IDLE = 1
+    SRV_BUSY = 2
     FX_BITS = 20
     HEAT_LEVELS = 16
     HOST_TRIES = 32
@@ -307,6 +310,7 @@ cdef class Engine:
     cdef int64_t* srv_sibling
     cdef int64_t* srv_notice_next
     cdef int64_t* srv_seize_next
+    cdef unsigned char* srv_state   # SRV_DOWN, SRV_IDLE (up, nothing pending) or SRV_BUSY: what detection reads
 
     # cases
     cdef int64_t n_case, cap_case
@@ -504,7 +508,7 @@ cdef class Engine:
         free(self.net_first_case)
         free(self.srv_net); free(self.srv_prov); free(self.srv_country); free(self.srv_up); free(self.srv_removed)
         free(self.srv_seized); free(self.srv_notice_due); free(self.srv_seize_due); free(self.srv_sibling)
-        free(self.srv_notice_next); free(self.srv_seize_next)
+        free(self.srv_notice_next); free(self.srv_seize_next); free(self.srv_state)
         free(self.case_net); free(self.case_lead); free(self.case_opened); free(self.case_stage)
         free(self.case_pending); free(self.case_evidence); free(self.case_identified); free(self.case_arrested_by)
         free(self.case_arrest_next)
@@ -537,6 +541,7 @@ cdef class Engine:
         return 0
 
     cdef int grow_servers(self, int64_t cap) noexcept nogil:
+        cdef unsigned char* st
         if (regrow(&self.srv_net, cap) or regrow(&self.srv_prov, cap) or regrow(&self.srv_country, cap)
                 or regrow(&self.srv_up, cap) or regrow(&self.srv_removed, cap) or regrow(&self.srv_seized, cap)
                 or regrow(&self.srv_notice_due, cap) or regrow(&self.srv_seize_due, cap)
@@ -544,6 +549,11 @@ cdef class Engine:
                 or regrow(&self.srv_seize_next, cap)):
             self.failed = 1
             return 1
+        st = <unsigned char*>realloc(self.srv_state, cap)
+        if st == NULL:
+            self.failed = 1
+            return 1
+        self.srv_state = st
         self.cap_srv = cap
         return 0
 
@@ -583,7 +593,7 @@ cdef class Engine:
 
     cdef void cal_pop(self, int64_t* head, int64_t* nxt, int64_t t) noexcept nogil:
         """Today's ids into ``self.due``, ascending."""
-        cdef int64_t i = head[t], n, x
+        cdef int64_t i = head[t], j, n, x
         cdef int64_t* a
         self.due.n = 0
         while i != -1:
@@ -600,10 +610,19 @@ cdef class Engine:
             x = a[i]
             a[i] = a[n - 1 - i]
             a[n - 1 - i] = x
-        for i in range(1, n):
-            if a[i - 1] > a[i]:
-                qsort(a, n, sizeof(int64_t), cmp_i64)
-                break
+        if n > 64:
+            for i in range(1, n):
+                if a[i - 1] > a[i]:
+                    qsort(a, n, sizeof(int64_t), cmp_i64)
+                    break
+        else:  # short lists, nearly in order: insertion sort
+            for i in range(1, n):
+                x = a[i]
+                j = i - 1
+                while j >= 0 and a[j] > x:
+                    a[j + 1] = a[j]
+                    j -= 1
+                a[j + 1] = x
 
     cdef int64_t create_network(self, int64_t t, int64_t pred, int64_t market) noexcept nogil:
         cdef int64_t n = self.n_net, i
@@ -663,6 +682,7 @@ cdef class Engine:
         self.srv_prov[s] = p
         self.srv_country[s] = c
         self.srv_up[s] = 1
+        self.srv_state[s] = SRV_IDLE
         self.srv_removed[s] = -1
         self.srv_seized[s] = 0
         self.srv_notice_due[s] = 0
@@ -701,6 +721,7 @@ cdef class Engine:
     cdef void remove_server(self, int64_t s, int64_t t, bint hot) noexcept nogil:
         """Take a server down; a takedown or seizure (``hot``) heats its country and enters the network's memory."""
         self.srv_up[s] = 0
+        self.srv_state[s] = SRV_DOWN
         self.srv_removed[s] = t
         self.srv_notice_due[s] = 0
         self.srv_seize_due[s] = 0
@@ -901,15 +922,20 @@ cdef class Engine:
         cdef int64_t i, s, n, keep = 0
         cdef int64_t* ids = self.up_list.data
         cdef uint64_t pre = prefix(self.mixed_seed, DETECT, <uint64_t>t)  # the hot loop: one draw per up server
+        cdef unsigned char state
         for i in range(self.up_list.n):
             s = ids[i]
-            if not self.srv_up[s]:
+            # One byte per server says all this loop needs (up, and nothing pending), so after decades of churn
+            # the scattered ids of the up servers still hit the cache.
+            state = self.srv_state[s]
+            if state == SRV_DOWN:
                 continue  # removed since the last pass: drop it from the list
             ids[keep] = s
             keep += 1
-            if self.srv_notice_due[s] or self.srv_seize_due[s]:
+            if state == SRV_BUSY:
                 continue
             if top53_at(pre, <uint64_t>s, 0) < self.detect_thr:  # = uniform < detect_prob, in integers
+                self.srv_state[s] = SRV_BUSY
                 self.srv_notice_due[s] = t + self.draw(self.notice_tab[self.srv_prov[s]], self.u(NOTICE_DELAY, t, s, 0))
                 self.cal_add(self.cal_notice, self.srv_notice_next, self.srv_notice_due[s], s)
                 n = self.srv_net[s]
@@ -928,6 +954,7 @@ cdef class Engine:
             self.srv_notice_due[s] = 0
             if not self.srv_up[s]:
                 continue
+            self.srv_state[s] = SRV_IDLE  # unless a referral below makes it wait for a seizure
             c = self.srv_country[s]
             if self.u(COMPLY, t, s, 0) < self.compliance[self.srv_prov[s]]:
                 self.remove_server(s, t, True)
@@ -935,6 +962,7 @@ cdef class Engine:
                 self.net_takedowns[self.srv_net[s]] += 1
                 self.quit_check(s, t)
             elif self.u(SEIZE, t, s, 0) < self.seize_prob[c]:
+                self.srv_state[s] = SRV_BUSY
                 self.srv_seize_due[s] = t + self.draw(self.court_tab[c], self.u(COURT_DELAY, t, s, 0))
                 self.cal_add(self.cal_seize, self.srv_seize_next, self.srv_seize_due[s], s)
                 self.row[D_REFERRALS] += 1
