@@ -19,6 +19,9 @@ from libc.string cimport memset
 
 from cyext.rng cimport mix, prefix, top53_at, uniform_at
 
+cdef extern from *:
+    ctypedef unsigned long long u128 "unsigned __int128"  # gcc's 128-bit integer: exact weighted draws
+
 from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame, run_meta
 
 # Streams (MODEL.md §5)
@@ -50,6 +53,7 @@ cdef enum:
     CUTOFF_DELAY = 25
     CUTOFF_QUIT = 26
     HOST_ACCEPT = 27
+    HOST_EXACT = 28
 
 cdef enum:
     K_TABLE = 1000
@@ -119,7 +123,8 @@ cdef enum:
     SRV_BUSY = 2
     FX_BITS = 20
     HEAT_LEVELS = 16
-    HOST_TRIES = 32
+    HOST_TRIES = 64
+    WEIGHT_BITS = 24
     OUT_OPEN = 0
     OUT_EVIDENCE = 1
     OUT_REFUSED = 2
@@ -216,7 +221,11 @@ cdef class Engine:
     cdef const int64_t* entry_dq_off
     cdef const int64_t* blocks
     cdef const int64_t* cuts
-    cdef const double* accept
+    cdef const int64_t* accept
+    cdef const int64_t* host_wq
+    cdef const int64_t* host_wq_cum
+    cdef const int64_t* host_countries
+    cdef int64_t n_host_countries
     cdef const int64_t* delays
     cdef const int64_t* court_tab
     cdef const int64_t* notice_tab
@@ -264,6 +273,7 @@ cdef class Engine:
     cdef int64_t* mk_served
     cdef int64_t* scratch_gain    # per market, within the users phase: today's acquisition and how many got theirs
     cdef int64_t* scratch_rank
+    cdef int64_t* scratch_level   # per country, within a host choice: its heat level for the network
     cdef bint any_interventions
 
     # networks
@@ -386,7 +396,11 @@ cdef class Engine:
         self.entry_dq_off = i64(w.entry_dq_off, self.keep)
         self.blocks = i64(w.blocks, self.keep)
         self.cuts = i64(w.cuts, self.keep)
-        self.accept = f64(w.accept, self.keep)
+        self.accept = i64(w.accept, self.keep)
+        self.host_wq = i64(w.host_wq, self.keep)
+        self.host_wq_cum = i64(w.host_wq_cum, self.keep)
+        self.host_countries = i64(w.host_countries, self.keep)
+        self.n_host_countries = len(w.host_countries)
         self.delays = i64(w.delays, self.keep)
         self.court_tab = i64(w.court_tab, self.keep)
         self.notice_tab = i64(w.notice_tab, self.keep)
@@ -435,6 +449,7 @@ cdef class Engine:
         self.mk_served = self.filled(C, 0)
         self.scratch_gain = self.filled(C, 0)
         self.scratch_rank = self.filled(C, 0)
+        self.scratch_level = self.filled(C, 0)
         self.any_interventions = bool(np.any(w.blocks) or np.any(w.cuts))
         self.cal_notice = self.filled(T + 1, -1)
         self.cal_seize = self.filled(T + 1, -1)
@@ -498,6 +513,7 @@ cdef class Engine:
         free(self.cal_successor); free(self.cal_migrate)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
         free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank)
+        free(self.scratch_level)
         free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
         free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers); free(self.net_mig_next)
         free(self.net_mem)
@@ -702,21 +718,50 @@ cdef class Engine:
         self.net_nup[n] += 1
         self.net_created[n] += 1
 
+    cdef inline int64_t heat_level(self, int64_t n, int64_t c) noexcept nogil:
+        cdef int64_t level = ((self.heat[c] >> 16) * 10) // (self.up_by_country[c] + 1)
+        level += (self.net_mem[n * self.C + c] * self.memory_fx) >> FX_BITS
+        return level if level < HEAT_LEVELS - 1 else HEAT_LEVELS - 1
+
     cdef int64_t choose_host(self, int64_t n, int64_t s) noexcept nogil:
-        """Proposals by size, each accepted with exp(-beta * heat level); without adaptation the first."""
-        cdef int64_t i, p = 0, c, level
+        """By size (stage A's draw) without adaptation; with it, exactly proportional to weight times
+        exp(-beta * (level - coolest level)) in integers: rejection, then an exact draw over every provider."""
+        cdef int64_t i, p, c, d, coolest = HEAT_LEVELS, total, x, lo, hi, mid
+        cdef u128 big = 0
+        if not self.adaptive:
+            return pick(self.host_cum, self.P, self.u(HOST, 0, s, 0))
+        for i in range(self.n_host_countries):
+            c = self.host_countries[i]
+            self.scratch_level[c] = self.heat_level(n, c)
+            if self.scratch_level[c] < coolest:
+                coolest = self.scratch_level[c]
+        total = self.host_wq_cum[self.P - 1]
         for i in range(HOST_TRIES):
-            p = pick(self.host_cum, self.P, self.u(HOST, 0, s, i))
-            if not self.adaptive:
+            x = <int64_t>((<u128>top53_at(prefix(self.mixed_seed, HOST, 0), <uint64_t>s, <uint64_t>i) * <u128>total) >> 53)
+            lo = 0
+            hi = self.P
+            while lo < hi:  # the first p with host_wq_cum[p] > x
+                mid = (lo + hi) >> 1
+                if x < self.host_wq_cum[mid]:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            p = lo
+            d = self.scratch_level[self.prov_country[p]] - coolest
+            if d == 0 or top53_at(prefix(self.mixed_seed, HOST_ACCEPT, 0), <uint64_t>s, <uint64_t>i) < (
+                    <uint64_t>self.accept[d] << (53 - WEIGHT_BITS)):
                 return p
-            c = self.prov_country[p]
-            level = ((self.heat[c] >> 16) * 10) // (self.up_by_country[c] + 1)
-            level += (self.net_mem[n * self.C + c] * self.memory_fx) >> FX_BITS
-            if level > HEAT_LEVELS - 1:
-                level = HEAT_LEVELS - 1
-            if level == 0 or self.u(HOST_ACCEPT, 0, s, i) < self.accept[level]:
-                return p
-        return p
+        for p in range(self.P):
+            if self.host_wq[p]:
+                big += <u128>self.host_wq[p] * <u128>self.accept[self.scratch_level[self.prov_country[p]] - coolest]
+        big = (<u128>top53_at(prefix(self.mixed_seed, HOST_EXACT, 0), <uint64_t>s, 0) * big) >> 53
+        for p in range(self.P):
+            if self.host_wq[p]:
+                d = self.scratch_level[self.prov_country[p]] - coolest
+                if big < <u128>self.host_wq[p] * <u128>self.accept[d]:
+                    return p
+                big -= <u128>self.host_wq[p] * <u128>self.accept[d]
+        return self.P - 1  # unreachable: the draw is below the sum of the weights
 
     cdef void remove_server(self, int64_t s, int64_t t, bint hot) noexcept nogil:
         """Take a server down; a takedown or seizure (``hot``) heats its country and enters the network's memory."""

@@ -7,6 +7,7 @@ by ascending id; every random draw is ``u(stream, t, a, b)`` from the counter ge
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from typing import Callable
 
@@ -19,7 +20,7 @@ from sim.agents import (ARREST, ARRESTING, CLOSED, QUIT, SEIZURE, TAKEDOWN, Case
 from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_JIT, KIND_MLA, KIND_MONEY,
                          KIND_ORDER, KIND_VOLUNTARY, NETWORK_COLUMNS, OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST,
                          OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult, frame, run_meta)
-from sim.world import FX_BITS, HEAT_LEVELS, HEAT_ONE, HOST_TRIES, K_TABLE, World, pick
+from sim.world import FX_BITS, HEAT_LEVELS, HEAT_ONE, HOST_TRIES, K_TABLE, WEIGHT_BITS, World, pick
 
 _KIND_COUNTER = {KIND_VOLUNTARY: "requests_voluntary", KIND_ORDER: "requests_order", KIND_JIT: "requests_jit",
                  KIND_MONEY: "requests_money"}
@@ -158,19 +159,35 @@ class PiracyModel(mesa.Model):
         return server
 
     def choose_host(self, net: PirateNetwork, s: int) -> int:
-        """The provider of server ``s``: proposals by size, each accepted with exp(-beta * heat level) (docs/ODD.md
-        §13.4); without adaptation the first proposal, which is stage A's draw."""
+        """The provider of server ``s`` (docs/ODD.md §13.4). Without adaptation: by size, stage A's draw. With it:
+        exactly proportional to weight * exp(-beta * (level - coolest level)), all in integers: proposals by weight,
+        accepted with the level's chance; after HOST_TRIES rejections an exact draw over every provider."""
         w = self.world
+        if not w.adaptive:
+            return pick(w.host_cum, self.u(R.HOST, 0, s))
+        levels = {int(c): self.heat_level(net, int(c)) for c in w.host_countries}
+        coolest = min(levels.values())
+        total = int(w.host_wq_cum[-1])
         for i in range(HOST_TRIES):
-            p = pick(w.host_cum, self.u(R.HOST, 0, s, i))
-            if not w.adaptive:
+            x = (self.counter_rng.top53(R.HOST, 0, s, i) * total) >> 53
+            p = bisect.bisect_right(w.host_wq_cum, x)
+            d = levels[int(w.provider_country[p])] - coolest
+            if d == 0 or self.counter_rng.top53(R.HOST_ACCEPT, 0, s, i) < int(w.accept[d]) << (53 - WEIGHT_BITS):
                 return p
-            c = int(w.provider_country[p])
-            eco = ((self.heat[c] >> 16) * 10) // (int(self.up_by_country[c]) + 1)
-            level = min(HEAT_LEVELS - 1, eco + share_of(net.memory[c], w.memory_fx))
-            if level == 0 or self.u(R.HOST_ACCEPT, 0, s, i) < w.accept[level]:
+        weights = [int(q) * int(w.accept[levels[int(c)] - coolest]) if q else 0
+                   for q, c in zip(w.host_wq, w.provider_country)]
+        x = (self.counter_rng.top53(R.HOST_EXACT, 0, s) * sum(weights)) >> 53
+        for p, weight in enumerate(weights):
+            x -= weight
+            if x < 0:
                 return p
-        return p
+        raise AssertionError("unreachable: x < sum(weights)")
+
+    def heat_level(self, net: PirateNetwork, c: int) -> int:
+        """Country c's heat level for ``net``: recent removals per ten up servers there, plus its own losses."""
+        w = self.world
+        eco = ((self.heat[c] >> 16) * 10) // (int(self.up_by_country[c]) + 1)
+        return min(HEAT_LEVELS - 1, eco + share_of(net.memory[c], w.memory_fx))
 
     def remove_server(self, server: Server, t: int, cause: int) -> None:
         """Take a server down (any cause); its pending notice and seizure are cancelled. A takedown or seizure

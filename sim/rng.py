@@ -38,6 +38,7 @@ BLOCK_DELAY = 24
 CUTOFF_DELAY = 25
 CUTOFF_QUIT = 26
 HOST_ACCEPT = 27
+HOST_EXACT = 28
 
 
 def mix(z: int) -> int:
@@ -69,3 +70,7 @@ class CounterRNG:
     def u(self, stream: int, t: int, a: int, b: int = 0) -> float:
         """Uniform in [0, 1) for this seed (see :func:`uniform`)."""
         return uniform(self.seed, stream, t, a, b)
+
+    def top53(self, stream: int, t: int, a: int, b: int = 0) -> int:
+        """The 53 bits behind :meth:`u` as an integer (``u == top53 * 2**-53``), for exact integer draws."""
+        return bits(self.seed, stream, t, a, b) >> 11

@@ -23,7 +23,8 @@ USER_UNIT = 1000        # users per integer user unit (stage B)
 FX_BITS = 20            # shares in the day loop are 20-bit fixed point: x of N is (N * round(x * 2**20)) >> 20
 HEAT_ONE = 1 << 16      # a removal adds this to a country's heat (fixed point, so the halving keeps resolution)
 HEAT_LEVELS = 16        # host-choice heat levels 0..15
-HOST_TRIES = 32         # rejection-sampling proposals before the last one is taken
+HOST_TRIES = 64         # rejection-sampling proposals before the exact fallback
+WEIGHT_BITS = 24        # adaptive host choice: integer weights of 24 bits (share and acceptance alike)
 Z90 = 1.2815515655446004  # standard normal quantile at 0.9
 
 
@@ -118,8 +119,11 @@ class World:
     # stage B: adaptive host choice
     adaptive: int                 # 1 when heat_aversion > 0
     heat_shift: int               # k: heat decays by heat >> k each day
-    accept: np.ndarray            # (HEAT_LEVELS,) float64: exp(-beta * level)
+    accept: np.ndarray            # (HEAT_LEVELS,) int64: round(exp(-beta * level) * 2**WEIGHT_BITS)
     memory_fx: int
+    host_wq: np.ndarray           # (P,) int64: host weights share**alpha (* risk term) on 2**WEIGHT_BITS in all
+    host_wq_cum: np.ndarray       # (P,) int64: their running sum
+    host_countries: np.ndarray    # (H,) int64: countries with a provider of positive weight
 
     @property
     def n_countries(self) -> int:
@@ -286,6 +290,7 @@ def compile_world(sc: Scenario) -> World:
     heat_shift = max(0, int(round(math.log2(pir.heat_half_life_days / math.log(2)))))
     blocks = np.array([c.blocks_sites or pol.blocking_everywhere for c in countries], dtype=np.int64)
     cuts = np.array([c.cuts_payments or pol.cutoff_everywhere for c in countries], dtype=np.int64)
+    host_wq = np.where(host_w > 0, np.maximum(1, np.rint(host_w / host_w.sum() * 2**WEIGHT_BITS)), 0).astype(np.int64)
     # Every table is added before the World takes its copy of the rows.
     migration_tab, block_tab, cutoff_tab = tables.add(mk.migration), tables.add(enf.block), tables.add(enf.cutoff)
 
@@ -365,8 +370,11 @@ def compile_world(sc: Scenario) -> World:
         cutoff_quit_prob=enf.cutoff_quit_prob,
         adaptive=int(pir.heat_aversion > 0),
         heat_shift=heat_shift,
-        accept=np.exp(-pir.heat_aversion * np.arange(HEAT_LEVELS, dtype=np.float64)),
+        accept=np.rint(np.exp(-pir.heat_aversion * np.arange(HEAT_LEVELS)) * 2**WEIGHT_BITS).astype(np.int64),
         memory_fx=fixed(pir.memory_weight),
+        host_wq=host_wq,
+        host_wq_cum=np.cumsum(host_wq).astype(np.int64),
+        host_countries=np.unique(provider_country[host_wq > 0]).astype(np.int64),
     )
 
 

@@ -81,3 +81,23 @@ def test_metrics_undefined_are_nan():
     m = compute(r)
     assert math.isnan(m["mla_delay_median"]) and math.isnan(m["evidence_loss_share"])
     assert all(isinstance(v, float) for v in m.values()), "NaN, never None"
+
+
+def test_warmup_days_are_excluded_from_every_metric():
+    """rules_raw(): one network, arrested on day 46, horizon 120. With warm-up 50 the window is days 51..120,
+    when no network operates: persistence 0, no arrest counted, no network born after the warm-up. Without a
+    warm-up the window is all 120 days and the network lives through day 45: persistence 45 / 120."""
+    from sim.engines import run
+    from sim.scenario import from_dict
+    from sim.world import compile_world
+    from tests.conftest import rules_raw
+
+    raw = rules_raw()
+    cold = compute(run(compile_world(from_dict(raw, "rules")), engine="mesa"))
+    assert cold["persistence"] == 45 / 120 and cold["dismantled_share"] == 1.0 and cold["arrests_per_year"] > 0
+    raw["warmup_days"] = 50
+    res = run(compile_world(from_dict(raw, "rules")), engine="mesa")
+    assert len(res.daily) == 120  # outputs still cover every day
+    warm = compute(res)
+    assert warm["persistence"] == 0.0 and warm["supply"] == 0.0 and warm["arrests_per_year"] == 0.0
+    assert math.isnan(warm["lifetime_median"]) and math.isnan(warm["dismantled_share"])

@@ -29,7 +29,8 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 # The fast behaviour tests (seconds, Mesa engine only): never the equivalence or digest tests.
-TESTS = ("tests/test_rules_v2.py", "tests/test_model_phases.py", "tests/test_world.py")
+TESTS = ("tests/test_rules_v2.py", "tests/test_rules_stage_b.py", "tests/test_model_phases.py", "tests/test_world.py",
+         "tests/test_metrics.py")
 MARKS = "not equivalence and not digest"
 COPY = ("sim", "tests", "scenarios", "cyext", "pyproject.toml")
 TIMEOUT = 300  # seconds per mutant; a mutant that hangs the tests counts as killed
@@ -45,7 +46,7 @@ class Mutant:
     new: str
 
 
-M, A, W = "sim/model.py", "sim/agents.py", "sim/world.py"
+M, A, W, MET = "sim/model.py", "sim/agents.py", "sim/world.py", "sim/metrics.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---- phase 5: routes
@@ -171,6 +172,38 @@ MUTANTS: tuple[Mutant, ...] = (
            "np.maximum(u, 1),\n                          pir.successor_prob)"),
     Mutant("evidence-rule-flag-inverted", W, 'evidence_first=int(enf.evidence_rule == "first")',
            'evidence_first=int(enf.evidence_rule == "all")'),
+    # ---- metrics
+    Mutant("warm-up-ignored-in-metrics", MET, "W = min(365, T - warmup)", "W = min(365, T)"),
+    Mutant("users-served-not-in-millions", MET, 'float(tail["users_served"].mean()) / USER_UNIT',
+           'float(tail["users_served"].mean())'),
+    # ---- stage B: users and displacement
+    Mutant("migration-to-the-smallest", M, "key=lambda x: (x.users, -x.idx)", "key=lambda x: (-x.users, -x.idx)"),
+    Mutant("movers-also-lapse", M, "self.lapsed[net.market] += net.users - movers",
+           "self.lapsed[net.market] += net.users"),
+    Mutant("blocked-still-acquires", M, "            if not net.blocked:\n", "            if True:\n"),
+    Mutant("block-effect-ignored", M, "lost = share_of(net.users, w.block_fx)", "lost = 0"),
+    Mutant("cutoff-quit-draw-flipped", M, "self.u(R.CUTOFF_QUIT, t, net.idx) < w.cutoff_quit_prob",
+           "self.u(R.CUTOFF_QUIT, t, net.idx) > w.cutoff_quit_prob"),
+    Mutant("lapsed-never-return", M, "back = share_of(self.lapsed[c], w.return_fx)", "back = 0"),
+    Mutant("acquisition-remainder-to-the-last", M,
+           "gain = share_of(self.unserved[c], w.acquire_fx)\n            base, extra = divmod(gain, len(nets))\n"
+           "            for i, net in enumerate(nets):\n                self.gain_users(net, base + (1 if i < extra else 0))",
+           "gain = share_of(self.unserved[c], w.acquire_fx)\n            base, extra = divmod(gain, len(nets))\n"
+           "            for i, net in enumerate(nets):\n                self.gain_users(net, base + (1 if i >= len(nets) - extra else 0))"),
+    Mutant("demand-entry-ignores-unserved", M, "q = w.entry_dq[w.entry_dq_off[c] + self.unserved[c]]",
+           "q = w.entry_dq[w.entry_dq_off[c] + int(w.demand_units[c])]"),
+    Mutant("initial-demand-left-unserved", M, "                self.gain_users(net, base + (1 if i < extra else 0))\n"
+           "            self.unserved[c] = 0", "                self.gain_users(net, base + (1 if i < extra else 0))\n"
+           "            pass"),
+    # ---- stage B: adaptive host choice
+    Mutant("heat-never-decays", M, "self.heat = [h - (h >> k) for h in self.heat]", "self.heat = list(self.heat)"),
+    Mutant("heat-level-ignores-memory", M, "return min(HEAT_LEVELS - 1, eco + share_of(net.memory[c], w.memory_fx))",
+           "return min(HEAT_LEVELS - 1, eco)"),
+    Mutant("heat-acceptance-ignored", M, "if d == 0 or self.counter_rng.top53(R.HOST_ACCEPT",
+           "if True or self.counter_rng.top53(R.HOST_ACCEPT"),
+    Mutant("heat-half-life-off-by-one", W, "int(round(math.log2(pir.heat_half_life_days / math.log(2))))",
+           "int(round(math.log2(pir.heat_half_life_days / math.log(2)))) + 1"),
+    Mutant("blocking-lever-ignored", W, "c.blocks_sites or pol.blocking_everywhere", "c.blocks_sites"),
 )
 
 
