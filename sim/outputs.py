@@ -65,6 +65,23 @@ class RunResult:
         """The tables by name."""
         return {name: getattr(self, name) for name in TABLES}
 
+    def after_warmup(self) -> dict[str, pd.DataFrame]:
+        """The tables as the metrics see them: days after the warm-up, the networks operating after it, and the
+        requests made after it (what a sweep keeps; everything when there is no warm-up)."""
+        w = int(self.meta.get("warmup_days", 0) or 0)
+        if w == 0:
+            return self.tables()
+        out = {}
+        for name, df in self.tables().items():
+            if "day" in df.columns:
+                df = df[df["day"] > w]
+            elif name == "networks":
+                df = df[(df["ended"] == -1) | (df["ended"] > w)]
+            elif name == "requests":
+                df = df[df["created"] > w]
+            out[name] = df.reset_index(drop=True)
+        return out
+
     def equals(self, other: "RunResult") -> bool:
         """True when all tables are identical, values, column names and dtypes included."""
         return all(a.equals(b) and list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all()

@@ -105,7 +105,7 @@ def _self_contained(path):
 @pytest.mark.parametrize("name,expected", [
     ("harmonization_mla.yaml", ["heatmap_persistence", "lines_persistence"]),
     ("sensitivity.yaml", ["sobol_persistence", "sobol_dismantled_share"]),
-    ("policies.yaml", ["policies", "survival", "timeseries_networks", "displacement_0", "displacement_8"]),
+    ("policies.yaml", ["policies", "survival", "timeseries_networks", "displacement_0", "displacement_11"]),
 ])
 def test_sweep_reports(ci_sweeps, name, expected):
     folder = ci_sweeps[name]

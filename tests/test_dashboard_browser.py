@@ -58,8 +58,15 @@ def test_offline_page_shows_the_what_if_answer(page):
 
 
 def test_faster_mla_means_fewer_live_networks(page):
+    # Under the default world's evidence rule (first identifying piece) other routes carry the cases and MLA
+    # speed barely moves persistence (the flagship experiment); a case that waits for every answer feels it.
+    serial = answer_serial(page)
+    box = page.get_by_label("PATH=VALUE; PATH=VALUE (as --set)")
+    box.fill("enforcement.evidence_rule=all")
+    box.press("Enter")
+    wait_for_answer(page, serial)
     before, serial = persistence(page), answer_serial(page)
-    drag_slider(page, "mla_speed", 0.1)     # 1.0 -> about 0.35: every MLA, surrender and extradition faster
+    drag_slider(page, "mla_speed", 0.1)     # 1.0 -> about 0.35: every formal MLA delay faster
     wait_for_answer(page, serial)
     assert persistence(page) < before
     assert "MLA speed: delay multiplier (lower is faster): 0.3" in page.inner_text("body")
@@ -80,10 +87,10 @@ def test_bad_input_shows_the_cli_line_and_the_app_keeps_working(page, capsys):
     box.fill("")
     box.press("Enter")
     error.wait_for(state="detached")
-    before, serial = persistence(page), answer_serial(page)
+    serial = answer_serial(page)
     drag_slider(page, "mla_speed", 0.9)     # slower MLA: the page still answers
     wait_for_answer(page, serial)
-    assert persistence(page) > before
+    assert answer_serial(page) != serial and persistence(page) > 0
 
 
 def test_watch_mode_steps_three_days(page):

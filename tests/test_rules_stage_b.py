@@ -231,3 +231,17 @@ def test_the_weakest_link_effect_can_emerge():
 
 def test_share_of_rounds_down():
     assert share_of(999, fixed(0.5)) == 499 and share_of(0, fixed(0.9)) == 0 and share_of(10, fixed(1.0)) == 10
+
+
+def test_migrants_go_to_the_survivor_with_the_most_users():
+    raw = migration_world()
+    raw["pirates"]["initial_networks"] = 3  # 334, 333, 333 units; network 0 is arrested on day 46
+    m = PiracyModel(world(raw))
+    for _ in range(45):
+        m.step()
+    m.networks[1].users, m.networks[2].users = 100, 400  # unequal survivors (nothing else moves users here)
+    for _ in range(5):
+        m.step()
+    movers = (334 * fixed(0.71)) >> FX_BITS
+    assert m.networks[0].ended == 46 and m.today["migrated"] == movers
+    assert (m.networks[1].users, m.networks[2].users) == (100, 400 + movers)

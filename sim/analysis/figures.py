@@ -25,8 +25,10 @@ LABELS = {
     "haven_share": "share of server-days in havens",
     "mla_delay_median": "MLA request to answer, median (days)",
     "evidence_loss_share": "share of evidence lost to retention",
-    "policy.harmonization": "legal harmonisation h (law' = law + h(1 - law))",
-    "policy.mla_speed": "MLA delay multiplier (lower is faster)",
+    "policy.harmonization": "legal harmonisation h (criminalises and powers: x' = x + h(1 - x))",
+    "policy.mla_speed": "formal MLA delay multiplier (lower is faster)",
+    "policy.surrender_speed": "extradition and surrender delay multiplier (lower is faster)",
+    "enforcement.evidence_rule": "evidence rule",
     "policy.capacity_scale": "enforcement capacity multiplier",
 }
 
@@ -70,29 +72,38 @@ def fmt_value(v: object) -> str:
     return f"{v:g}" if isinstance(v, (int, float, np.floating, np.integer)) else str(v)
 
 
-def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str) -> Figure:
-    """Mean ``metric`` over a grid of two factors, cells labelled, with contour lines (the flagship figure)."""
+def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, facet: str | None = None) -> Figure:
+    """Mean ``metric`` over a grid of two factors, cells labelled, with contour lines (the flagship figure); with
+    ``facet``, one panel per level of that factor side by side on one colour scale (a structural choice shown,
+    not averaged away)."""
+    panels = [(None, summary)] if facet is None else list(summary.groupby(facet, sort=True))
     # dropna=False: a level where the metric is undefined stays in the grid, blank and explained, not dropped
-    table = summary.pivot_table(index=y, columns=x, values=metric, aggfunc="mean", dropna=False)
-    table = table.sort_index().sort_index(axis=1)
-    z = table.to_numpy()
-    fig, ax = plt.subplots(figsize=(9, 6.5), layout="constrained")
-    im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis")
-    if min(z.shape) >= 2 and np.isfinite(z).all() and np.ptp(z) > 0:
-        cs = ax.contour(np.arange(z.shape[1]), np.arange(z.shape[0]), z, levels=6, colors="white", linewidths=1.2)
-        ax.clabel(cs, fmt=fmt_num, fontsize=10)
-    for i in range(z.shape[0]):
-        for j in range(z.shape[1]):
-            if np.isfinite(z[i, j]):
-                ax.text(j, i, fmt_num(z[i, j]), ha="center", va="center", fontsize=9, color="black",
-                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.6, "lw": 0})
-    ax.set_xticks(range(z.shape[1]), [fmt_value(v) for v in table.columns])
-    ax.set_yticks(range(z.shape[0]), [fmt_value(v) for v in table.index])
-    ax.set_xlabel(label(x))
-    ax.set_ylabel(label(y))
-    fig.colorbar(im, ax=ax, label=label(metric))
-    ax.set_title(f"{label(metric)}\nby {x.split('.')[-1]} and {y.split('.')[-1]}")
-    blank = int((~np.isfinite(z)).sum())
+    tables = [grp.pivot_table(index=y, columns=x, values=metric, aggfunc="mean", dropna=False)
+              .sort_index().sort_index(axis=1) for _, grp in panels]
+    values = np.concatenate([t.to_numpy().ravel() for t in tables])
+    finite = values[np.isfinite(values)]
+    vmin, vmax = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    fig, axes = plt.subplots(1, len(panels), figsize=(9 * len(panels) ** 0.8, 6.5), layout="constrained",
+                             squeeze=False)
+    for ax, (level, _), table in zip(axes[0], panels, tables):
+        z = table.to_numpy()
+        im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
+        if min(z.shape) >= 2 and np.isfinite(z).all() and np.ptp(z) > 0:
+            cs = ax.contour(np.arange(z.shape[1]), np.arange(z.shape[0]), z, levels=6, colors="white", linewidths=1.2)
+            ax.clabel(cs, fmt=fmt_num, fontsize=10)
+        for i in range(z.shape[0]):
+            for j in range(z.shape[1]):
+                if np.isfinite(z[i, j]):
+                    ax.text(j, i, fmt_num(z[i, j]), ha="center", va="center", fontsize=9, color="black",
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.6, "lw": 0})
+        ax.set_xticks(range(z.shape[1]), [fmt_value(v) for v in table.columns])
+        ax.set_yticks(range(z.shape[0]), [fmt_value(v) for v in table.index])
+        ax.set_xlabel(label(x))
+        ax.set_ylabel(label(y))
+        ax.set_title(f"{label(metric)}\nby {x.split('.')[-1]} and {y.split('.')[-1]}"
+                     + ("" if level is None else f"\n{facet.split('.')[-1]} = {fmt_value(level)}"))
+    fig.colorbar(im, ax=list(axes[0]), label=label(metric))
+    blank = int((~np.isfinite(values)).sum())
     if blank:  # say why cells are empty rather than leave a reader to guess
         fig.text(0.01, 0.005, f"Blank cells ({blank}): {label(metric)} is undefined in every replicate there "
                               "(e.g. no MLA request was made, or no network ended).", fontsize=9, color="#555")

@@ -91,13 +91,16 @@ def sweep_figures(sw: Sweep, kind: str | None = None, metric: str | None = None,
     design = sw.manifest["design"]["type"]
     grid = design == "grid"
     summ = sw.summary() if (want("heatmap") or want("lines")) else None
+    # A categorical factor (other than scenario files), such as an evidence rule, splits surfaces into panels
+    facet = next((f for f in sw.factors if f != SCENARIO_FACTOR and f not in num), None)
     if want("heatmap") and grid and len(num) >= 2:
         fx, fy = x or num[0], y or num[1]
         for m in metrics:
-            out.append((f"heatmap_{m}", f"Mean {F.label(m)} over {fx} and {fy}.", F.heatmap(summ, fx, fy, m)))
+            out.append((f"heatmap_{m}", f"Mean {F.label(m)} over {fx} and {fy}"
+                        + (f", one panel per {facet}." if facet else "."), F.heatmap(summ, fx, fy, m, facet)))
     if want("lines") and grid and num:
         fx = x or num[0]
-        group = y or next((f for f in num if f != fx), None)
+        group = y or facet or next((f for f in num if f != fx), None)
         for m in metrics:
             out.append((f"lines_{m}", f"{F.label(m)} against {fx}" + (f", one line per {group}" if group else "") + ".",
                         F.lines(summ, fx, m, group)))

@@ -191,8 +191,9 @@ def evaluate(scenario: Scenario, seeds: list[int], engine: str = "fast") -> Repl
     for seed in seeds:
         result = engines.run(world, seed, engine)
         rows.append({k: (np.nan if v is None else v) for k, v in metrics.compute(result).items()})
-        dailies.append(result.daily)
-        sbc = result.servers_by_country.to_numpy()[:, 1:]  # column 0 is the day
+        shown = result.after_warmup()  # the days the metrics see; the warm-up is not part of the answer
+        dailies.append(shown["daily"])
+        sbc = shown["servers_by_country"].to_numpy()[:, 1:]  # column 0 is the day
         tails.append(sbc[max(0, len(sbc) - TAIL_DAYS):].mean(axis=0))
     first = dailies[0]
     daily = {c: np.stack([d[c].to_numpy() for d in dailies]) for c in first.columns if c != "day"}

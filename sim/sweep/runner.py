@@ -100,8 +100,9 @@ def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
                 values = metrics.compute(result)
                 row.update(status="ok", error="")
                 row.update({m: np.nan if values[m] is None else float(values[m]) for m in task.metrics})
+                tables = result.after_warmup() if task.keep else {}
                 for table in task.keep:
-                    df = result.tables()[table].copy()
+                    df = tables[table].copy()
                     df.insert(0, "replicate", replicate)
                     df.insert(0, "point", item.point)
                     kept[table].append(df)
