@@ -25,13 +25,19 @@ from sim.world import World, compile_world
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def large_world(horizon: int = 1095) -> World:
-    """100 countries, 1,000 providers, market capacity 1,000."""
+def large_world(horizon: int = 1095, stage_b: bool = False) -> World:
+    """100 countries, 1,000 providers, market capacity 1,000; with ``stage_b`` every stage B mechanism on
+    (demand entry, blocking orders and cut-offs everywhere, heat-averse host choice)."""
     raw = random_raw(100, n_countries=100, n_providers=1000, horizon=horizon, n_blocs=6, initial_networks=800,
                      entry_per_day=2.0, entry_slots=4, market_capacity=1000, servers_per_network=5,
                      reprovision_prob=0.5, quit_prob=0.005)
     raw["enforcement"].update(detect_prob=0.02, case_threshold=3, case_timeout_days=730)
-    return compile_world(from_dict(raw, "large-world"))
+    if stage_b:
+        raw["market"] = {"entry": "demand", "acquire_share": 0.05, "return_share": 0.01, "migrate_share": 0.71}
+        raw["policy"].update(blocking_everywhere=True, cutoff_everywhere=True)
+        raw["enforcement"].update(block_after_notices=10, cutoff_after_notices=10, cutoff_quit_prob=0.005)
+        raw["pirates"].update(heat_aversion=1.0, heat_half_life_days=30, memory_weight=1.0)
+    return compile_world(from_dict(raw, "large-world" + ("-stage-b" if stage_b else "")))
 
 
 def timed(world: World, engine: str, repeats: int, seed: int = 1) -> tuple[float, float, object]:
@@ -87,6 +93,8 @@ def main() -> None:
     mesa_repeats = 1 if args.quick else 3
     compare("baseline", compile_world(load(ROOT / "scenarios" / "baseline.yaml")), args.repeats, mesa_repeats)
     compare("large world", large_world(365 if args.quick else 1095), args.repeats, 1)
+    compare("large world, every stage B mechanism on", large_world(365 if args.quick else 1095, stage_b=True),
+            args.repeats, 1)
     memory()
 
 

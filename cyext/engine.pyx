@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The compiled engine: MODEL.md §6 as arrays of state plus one function per phase.
+"""The compiled engine: docs/ODD.md as arrays of state plus one function per phase.
 
 Read it next to ``sim/model.py``: the phases carry the same names in the same order. State is a structure of
 arrays (one growable C array per field of each entity kind, no Python object per entity); the whole day loop
@@ -24,7 +24,7 @@ cdef extern from *:
 
 from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame, run_meta
 
-# Streams (MODEL.md §5)
+# Streams (docs/ODD.md)
 cdef enum:
     ENTRY = 1
     HOME = 2

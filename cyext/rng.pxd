@@ -1,4 +1,4 @@
-# The counter-based generator of MODEL.md §5 in C, inlined into any Cython module that cimports it.
+# The counter-based generator of docs/ODD.md in C, inlined into any Cython module that cimports it.
 #
 # bits(seed, stream, t, a, b) = mix(mix(mix(mix(mix(seed) ^ stream) ^ t) ^ a) ^ b). The first three rounds
 # depend only on (seed, stream, t), so a hot loop over many a can compute prefix() once and finish each draw

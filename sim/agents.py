@@ -19,7 +19,7 @@ from sim.outputs import CAUSE_ALIVE, OUTCOME_OPEN
 if TYPE_CHECKING:
     from sim.model import PiracyModel
 
-# Server removal causes and case stages (MODEL.md §2).
+# Server removal causes and case stages (docs/ODD.md).
 TAKEDOWN, SEIZURE, ARREST, QUIT = 1, 2, 3, 4
 EVIDENCE, ARRESTING, CLOSED = 0, 1, 2
 
@@ -42,7 +42,7 @@ class Case:
 
 @dataclass(slots=True)
 class Request:
-    """A request for evidence: held on one server (by route, MODEL.md §6 phase 5) or a money trail (server -1)."""
+    """A request for evidence: held on one server (by route, docs/ODD.md, phase 5) or a money trail (server -1)."""
 
     id: int
     case: int

@@ -310,7 +310,7 @@ def _patterns(args: argparse.Namespace) -> int:
     scenario = load(args.scenario, args.set)
     _check_limits(scenario, str(args.scenario), "mesa")
     seeds = range(1, args.seeds + 1)
-    print(f"{scenario.name}: measuring patterns over {args.seeds} seeds (Mesa engine for server-level detail)...")
+    print(f"{scenario.name}: measuring patterns over {args.seeds} seeds (compiled engine after the warm-up; Mesa for server-level replacement delays)...")
     measured = patterns.measure_all(scenario, seeds)
     measured.update(patterns.joint_vs_solo_successors(scenario, range(1, 10 * args.seeds + 1)))
     rows = patterns.check(measured)

@@ -1,4 +1,4 @@
-"""The reference engine: MODEL.md §6 on Mesa 3.5, one day per ``step()``, eleven phases in order.
+"""The reference engine: the model of docs/ODD.md on Mesa 3.5, one day per ``step()``, thirteen phases in order.
 
 Read it next to ``cyext/engine.pyx``: the phases carry the same names in the same order. Iteration is always
 by ascending id; every random draw is ``u(stream, t, a, b)`` from the counter generator; Mesa's own
@@ -234,7 +234,7 @@ class PiracyModel(mesa.Model):
 
     def open_case(self, net: PirateNetwork, lead: Country, t: int) -> Case:
         """Open a case against ``net``: one request per evidence-bearing server by the first route open, then
-        perhaps a money trail (MODEL.md §6 phase 5)."""
+        perhaps a money trail (docs/ODD.md, phase 5)."""
         w = self.world
         case = Case(len(self.cases), net.idx, lead.idx, t)
         self.cases.append(case)
@@ -581,7 +581,7 @@ class PiracyModel(mesa.Model):
     # ------------------------------------------------------------------ outputs
 
     def result(self) -> RunResult:
-        """The four tables of MODEL.md §7 for the days run so far."""
+        """The five tables (docs/ODD.md, Outputs) for the days run so far."""
         w = self.world
         daily = self.datacollector.get_model_vars_dataframe()[list(DAILY_COLUMNS)].astype(np.int64).reset_index(drop=True)
         by_country = frame(self.by_country_rows, ("day",) + w.country_ids)

@@ -1,4 +1,4 @@
-"""The run result: the four tables of MODEL.md §7, identical in both engines, and how they are stored."""
+"""The run result: the tables of the model (docs/ODD.md, Outputs), identical in both engines, and how they are stored."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pattern checks: does a world reproduce what real enforcement shows? (CALIBRATION.md, MODEL.md §9)
+"""Pattern checks: does a world reproduce what real enforcement shows? (docs/scenarios.md, "Patterns")
 
 Each function measures one pattern from real runs and returns the measured value; ``measure_all`` runs a
 world over several seeds and collects them. The targets and their sources live with the tests

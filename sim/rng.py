@@ -1,4 +1,4 @@
-"""The counter-based random generator of MODEL.md §5, in pure Python (the reference).
+"""The counter-based random generator of docs/ODD.md, in pure Python (the reference).
 
 Every draw is a pure function of (root seed, stream, day, a, b), so the order in which an engine
 evaluates things never changes a result. ``cyext.rng`` is the same function in C.
@@ -10,7 +10,7 @@ M = (1 << 64) - 1
 G = 0x9E3779B97F4A7C15
 INV_2_53 = 2.0**-53
 
-# Streams (MODEL.md §5). Names match the phase that draws from them.
+# Streams (docs/ODD.md). Names match the phase that draws from them.
 ENTRY = 1
 HOME = 2
 MARKET = 3

@@ -1,4 +1,4 @@
-"""Scenario files (MODEL.md §3): load YAML, validate every field, apply dotted-path overrides.
+"""Scenario files (docs/ODD.md): load YAML, validate every field, apply dotted-path overrides.
 
 A scenario is either valid, and becomes a tree of frozen dataclasses with every default filled in, or it is
 rejected with one :class:`ScenarioError` whose message names the file, the field path and the offending

@@ -1,4 +1,4 @@
-"""The world compiler (MODEL.md §4): a scenario becomes plain arrays, once.
+"""The world compiler (docs/ODD.md): a scenario becomes plain arrays, once.
 
 Every floating-point decision of a run is made here: delay tables, cumulative weights, per-country
 probabilities, the entry table. The engines then only compare uniforms with these numbers and do integer

@@ -1,4 +1,4 @@
-"""Phase tests of the reference engine on tiny hand-built worlds, each outcome reasoned out from MODEL.md §6."""
+"""Phase tests of the reference engine on tiny hand-built worlds, each outcome reasoned out from docs/ODD.md."""
 
 from __future__ import annotations
 

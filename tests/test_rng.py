@@ -1,4 +1,4 @@
-"""The counter generator: MODEL.md §5 test vectors in both implementations, and their agreement."""
+"""The counter generator: docs/ODD.md test vectors in both implementations, and their agreement."""
 
 import numpy as np
 import pytest

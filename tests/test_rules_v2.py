@@ -66,7 +66,7 @@ def first_seed(pred, limit: int = 5000) -> int:
 
 
 def host_of(raw, seed: int, s: int) -> int:
-    """The provider server ``s`` of a run of ``raw`` under ``seed`` rents from (MODEL.md §6 provisioning)."""
+    """The provider server ``s`` of a run of ``raw`` under ``seed`` rents from (docs/ODD.md, provisioning)."""
     return pick(world_of(raw).host_cum, R.uniform(seed, R.HOST, 0, s))
 
 

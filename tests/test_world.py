@@ -1,4 +1,4 @@
-"""The world compiler: every expected number reasoned out from MODEL.md §4."""
+"""The world compiler: every expected number reasoned out from docs/ODD.md."""
 
 from __future__ import annotations
 
