@@ -40,7 +40,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	@echo "==> validating every scenario in scenarios/"
 	$(VENV)/bin/piracysim validate scenarios/*.yaml
-	@echo "==> running the baseline scenario (3 simulated years) into results/baseline"
+	@echo "==> running the baseline scenario (a 25-year warm-up, then 3 measured years) into results/baseline"
 	$(VENV)/bin/piracysim run scenarios/baseline.yaml --out results/baseline --force
 
 # Benchmarks print ratios measured side by side; they are never part of the tests (~10 minutes on 2 cores).

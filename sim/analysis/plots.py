@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # headless: the model knows nothing of screens
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sim.survival import kaplan_meier  # noqa: E402
@@ -29,12 +30,20 @@ def _title(fig: Figure, result: RunResult, what: str) -> None:
     fig.suptitle(f"{what}: {meta.get('scenario', '')} (seed {meta.get('seed', '?')})", fontsize=14)
 
 
+def _mark_warmup(ax: Axes, result: RunResult) -> None:
+    """Shade the warm-up, which every metric ignores (the series are shown whole so its end can be judged)."""
+    w = int(result.meta.get("warmup_days", 0) or 0)
+    if w:
+        ax.axvspan(0, w, color="0.9", zorder=0, label=f"warm-up ({w} days, not measured)")
+
+
 def networks_and_servers(result: RunResult) -> Figure:
     """Live networks and up servers (and those in havens) over time."""
     d = result.daily
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
     ax.plot(d["day"], d["servers_up"], color="tab:blue", label="servers up")
     ax.plot(d["day"], d["servers_up_haven"], color="tab:red", label="servers up in havens")
+    _mark_warmup(ax, result)
     ax.set_xlabel("day")
     ax.set_ylabel("servers")
     ax2 = ax.twinx()
@@ -44,7 +53,8 @@ def networks_and_servers(result: RunResult) -> Figure:
     ax2.set_ylim(bottom=0)
     ax.set_ylim(bottom=0)
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left", frameon=False)
+    # below both axes' data (the y axes start at 0 and the stocks sit well above it)
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="lower center", ncols=2, frameon=True, framealpha=0.9)
     _title(fig, result, "Networks and servers")
     return fig
 
@@ -60,6 +70,7 @@ def cases_and_backlog(result: RunResult, window: int = 30) -> Figure:
                                  (d["arrests"], "arrests", "tab:green")):
         ax.plot(d["day"], series.cumsum(), label=label, color=color, lw=2)
     ax.set_ylabel("cumulative count")
+    _mark_warmup(ax, result)
     ax.legend(frameon=False, loc="upper left")
     ax2.fill_between(d["day"], d["mla_backlog"], color="tab:purple", alpha=0.4, label="MLA requests queued")
     ax2.plot(d["day"], d["cases_open"], color="black", label="cases open")
