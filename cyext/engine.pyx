@@ -124,7 +124,7 @@ cdef enum:
     FX_BITS = 20
     HEAT_LEVELS = 16
     HOST_TRIES = 64
-    WEIGHT_BITS = 24
+    ACCEPT_BITS = 40
     OUT_OPEN = 0
     OUT_EVIDENCE = 1
     OUT_REFUSED = 2
@@ -273,7 +273,9 @@ cdef class Engine:
     cdef int64_t* mk_served
     cdef int64_t* scratch_gain    # per market, within the users phase: today's acquisition and how many got theirs
     cdef int64_t* scratch_rank
-    cdef int64_t* scratch_level   # per country, within a host choice: its heat level for the network
+    cdef int64_t* eco_level       # per country, kept up to date when adaptive: min(15, ecosystem heat level)
+    cdef int64_t* is_host         # per country: 1 if it hosts a provider of positive weight
+    cdef int64_t eco_hist[16]     # host countries per ecosystem level (its lowest non-empty bin normalises)
     cdef bint any_interventions
 
     # networks
@@ -449,7 +451,13 @@ cdef class Engine:
         self.mk_served = self.filled(C, 0)
         self.scratch_gain = self.filled(C, 0)
         self.scratch_rank = self.filled(C, 0)
-        self.scratch_level = self.filled(C, 0)
+        self.eco_level = self.filled(C, 0)
+        self.is_host = self.filled(C, 0)
+        for i in range(HEAT_LEVELS):
+            self.eco_hist[i] = 0
+        for i in range(self.n_host_countries):
+            self.is_host[self.host_countries[i]] = 1
+        self.eco_hist[0] = self.n_host_countries  # no heat yet: every host country at level 0
         self.any_interventions = bool(np.any(w.blocks) or np.any(w.cuts))
         self.cal_notice = self.filled(T + 1, -1)
         self.cal_seize = self.filled(T + 1, -1)
@@ -513,7 +521,7 @@ cdef class Engine:
         free(self.cal_successor); free(self.cal_migrate)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
         free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank)
-        free(self.scratch_level)
+        free(self.eco_level); free(self.is_host)
         free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
         free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers); free(self.net_mig_next)
         free(self.net_mem)
@@ -715,12 +723,25 @@ cdef class Engine:
             return
         self.n_up += 1
         self.up_by_country[c] += 1
+        self.refresh_eco(c)
         self.net_nup[n] += 1
         self.net_created[n] += 1
 
+    cdef inline void refresh_eco(self, int64_t c) noexcept nogil:
+        """Recompute country c's ecosystem level after its heat or its up servers changed."""
+        cdef int64_t level
+        if not self.adaptive:
+            return
+        level = ((self.heat[c] >> 16) * 10) // (self.up_by_country[c] + 1)
+        if level > HEAT_LEVELS - 1:
+            level = HEAT_LEVELS - 1
+        if self.is_host[c]:
+            self.eco_hist[self.eco_level[c]] -= 1
+            self.eco_hist[level] += 1
+        self.eco_level[c] = level
+
     cdef inline int64_t heat_level(self, int64_t n, int64_t c) noexcept nogil:
-        cdef int64_t level = ((self.heat[c] >> 16) * 10) // (self.up_by_country[c] + 1)
-        level += (self.net_mem[n * self.C + c] * self.memory_fx) >> FX_BITS
+        cdef int64_t level = self.eco_level[c] + ((self.net_mem[n * self.C + c] * self.memory_fx) >> FX_BITS)
         return level if level < HEAT_LEVELS - 1 else HEAT_LEVELS - 1
 
     cdef int64_t choose_host(self, int64_t n, int64_t s) noexcept nogil:
@@ -730,11 +751,9 @@ cdef class Engine:
         cdef u128 big = 0
         if not self.adaptive:
             return pick(self.host_cum, self.P, self.u(HOST, 0, s, 0))
-        for i in range(self.n_host_countries):
-            c = self.host_countries[i]
-            self.scratch_level[c] = self.heat_level(n, c)
-            if self.scratch_level[c] < coolest:
-                coolest = self.scratch_level[c]
+        coolest = 0
+        while self.eco_hist[coolest] == 0:  # the lowest ecosystem level among host countries
+            coolest += 1
         total = self.host_wq_cum[self.P - 1]
         for i in range(HOST_TRIES):
             x = <int64_t>((<u128>top53_at(prefix(self.mixed_seed, HOST, 0), <uint64_t>s, <uint64_t>i) * <u128>total) >> 53)
@@ -747,17 +766,17 @@ cdef class Engine:
                 else:
                     lo = mid + 1
             p = lo
-            d = self.scratch_level[self.prov_country[p]] - coolest
+            d = self.heat_level(n, self.prov_country[p]) - coolest
             if d == 0 or top53_at(prefix(self.mixed_seed, HOST_ACCEPT, 0), <uint64_t>s, <uint64_t>i) < (
-                    <uint64_t>self.accept[d] << (53 - WEIGHT_BITS)):
+                    <uint64_t>self.accept[d] << (53 - ACCEPT_BITS)):
                 return p
         for p in range(self.P):
             if self.host_wq[p]:
-                big += <u128>self.host_wq[p] * <u128>self.accept[self.scratch_level[self.prov_country[p]] - coolest]
+                big += <u128>self.host_wq[p] * <u128>self.accept[self.heat_level(n, self.prov_country[p]) - coolest]
         big = (<u128>top53_at(prefix(self.mixed_seed, HOST_EXACT, 0), <uint64_t>s, 0) * big) >> 53
         for p in range(self.P):
             if self.host_wq[p]:
-                d = self.scratch_level[self.prov_country[p]] - coolest
+                d = self.heat_level(n, self.prov_country[p]) - coolest
                 if big < <u128>self.host_wq[p] * <u128>self.accept[d]:
                     return p
                 big -= <u128>self.host_wq[p] * <u128>self.accept[d]
@@ -776,6 +795,7 @@ cdef class Engine:
         if hot:
             self.heat[self.srv_country[s]] += 1 << 16
             self.net_mem[self.srv_net[s] * self.C + self.srv_country[s]] += 1
+        self.refresh_eco(self.srv_country[s])
 
     cdef inline bint bears_evidence(self, int64_t s, int64_t t, int64_t retention) noexcept nogil:
         return self.srv_up[s] or self.srv_seized[s] or t - self.srv_removed[s] <= retention
@@ -1251,6 +1271,7 @@ cdef class Engine:
         cdef int64_t* ids = self.live_list.data
         for c in range(self.C):
             self.heat[c] -= self.heat[c] >> self.heat_shift
+            self.refresh_eco(c)
         for i in range(self.live_list.n):
             n = ids[i]
             if self.net_ended[n] != -1:

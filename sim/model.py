@@ -20,7 +20,7 @@ from sim.agents import (ARREST, ARRESTING, CLOSED, QUIT, SEIZURE, TAKEDOWN, Case
 from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_JIT, KIND_MLA, KIND_MONEY,
                          KIND_ORDER, KIND_VOLUNTARY, NETWORK_COLUMNS, OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST,
                          OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult, frame, run_meta)
-from sim.world import FX_BITS, HEAT_LEVELS, HEAT_ONE, HOST_TRIES, K_TABLE, WEIGHT_BITS, World, pick
+from sim.world import ACCEPT_BITS, FX_BITS, HEAT_LEVELS, HEAT_ONE, HOST_TRIES, K_TABLE, World, pick
 
 _KIND_COUNTER = {KIND_VOLUNTARY: "requests_voluntary", KIND_ORDER: "requests_order", KIND_JIT: "requests_jit",
                  KIND_MONEY: "requests_money"}
@@ -165,16 +165,16 @@ class PiracyModel(mesa.Model):
         w = self.world
         if not w.adaptive:
             return pick(w.host_cum, self.u(R.HOST, 0, s))
-        levels = {int(c): self.heat_level(net, int(c)) for c in w.host_countries}
-        coolest = min(levels.values())
+        # the normaliser: the lowest ecosystem level among host countries (a network's memory only adds levels)
+        coolest = min(self.eco_level(int(c)) for c in w.host_countries)
         total = int(w.host_wq_cum[-1])
         for i in range(HOST_TRIES):
             x = (self.counter_rng.top53(R.HOST, 0, s, i) * total) >> 53
             p = bisect.bisect_right(w.host_wq_cum, x)
-            d = levels[int(w.provider_country[p])] - coolest
-            if d == 0 or self.counter_rng.top53(R.HOST_ACCEPT, 0, s, i) < int(w.accept[d]) << (53 - WEIGHT_BITS):
+            d = self.heat_level(net, int(w.provider_country[p])) - coolest
+            if d == 0 or self.counter_rng.top53(R.HOST_ACCEPT, 0, s, i) < int(w.accept[d]) << (53 - ACCEPT_BITS):
                 return p
-        weights = [int(q) * int(w.accept[levels[int(c)] - coolest]) if q else 0
+        weights = [int(q) * int(w.accept[self.heat_level(net, int(c)) - coolest]) if q else 0
                    for q, c in zip(w.host_wq, w.provider_country)]
         x = (self.counter_rng.top53(R.HOST_EXACT, 0, s) * sum(weights)) >> 53
         for p, weight in enumerate(weights):
@@ -183,11 +183,13 @@ class PiracyModel(mesa.Model):
                 return p
         raise AssertionError("unreachable: x < sum(weights)")
 
+    def eco_level(self, c: int) -> int:
+        """Country c's ecosystem heat level: recent removals per ten up servers there (at most the top level)."""
+        return min(HEAT_LEVELS - 1, ((self.heat[c] >> 16) * 10) // (int(self.up_by_country[c]) + 1))
+
     def heat_level(self, net: PirateNetwork, c: int) -> int:
-        """Country c's heat level for ``net``: recent removals per ten up servers there, plus its own losses."""
-        w = self.world
-        eco = ((self.heat[c] >> 16) * 10) // (int(self.up_by_country[c]) + 1)
-        return min(HEAT_LEVELS - 1, eco + share_of(net.memory[c], w.memory_fx))
+        """Country c's heat level for ``net``: its ecosystem level plus the network's own losses there."""
+        return min(HEAT_LEVELS - 1, self.eco_level(c) + share_of(net.memory[c], self.world.memory_fx))
 
     def remove_server(self, server: Server, t: int, cause: int) -> None:
         """Take a server down (any cause); its pending notice and seizure are cancelled. A takedown or seizure

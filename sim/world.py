@@ -24,7 +24,8 @@ FX_BITS = 20            # shares in the day loop are 20-bit fixed point: x of N 
 HEAT_ONE = 1 << 16      # a removal adds this to a country's heat (fixed point, so the halving keeps resolution)
 HEAT_LEVELS = 16        # host-choice heat levels 0..15
 HOST_TRIES = 64         # rejection-sampling proposals before the exact fallback
-WEIGHT_BITS = 24        # adaptive host choice: integer weights of 24 bits (share and acceptance alike)
+WEIGHT_BITS = 24        # adaptive host choice: host weights sum to 2**24 ...
+ACCEPT_BITS = 40        # ... and acceptance chances have 40 bits, so weight sums stay below 2**64
 Z90 = 1.2815515655446004  # standard normal quantile at 0.9
 
 
@@ -119,7 +120,7 @@ class World:
     # stage B: adaptive host choice
     adaptive: int                 # 1 when heat_aversion > 0
     heat_shift: int               # k: heat decays by heat >> k each day
-    accept: np.ndarray            # (HEAT_LEVELS,) int64: round(exp(-beta * level) * 2**WEIGHT_BITS)
+    accept: np.ndarray            # (HEAT_LEVELS,) int64: max(1, round(exp(-beta * level) * 2**ACCEPT_BITS))
     memory_fx: int
     host_wq: np.ndarray           # (P,) int64: host weights share**alpha (* risk term) on 2**WEIGHT_BITS in all
     host_wq_cum: np.ndarray       # (P,) int64: their running sum
@@ -370,7 +371,8 @@ def compile_world(sc: Scenario) -> World:
         cutoff_quit_prob=enf.cutoff_quit_prob,
         adaptive=int(pir.heat_aversion > 0),
         heat_shift=heat_shift,
-        accept=np.rint(np.exp(-pir.heat_aversion * np.arange(HEAT_LEVELS)) * 2**WEIGHT_BITS).astype(np.int64),
+        # at least 1: no provider's weight ever rounds to nothing, so the exact fallback always has a total
+        accept=np.maximum(1, np.rint(np.exp(-pir.heat_aversion * np.arange(HEAT_LEVELS)) * 2**ACCEPT_BITS)).astype(np.int64),
         memory_fx=fixed(pir.memory_weight),
         host_wq=host_wq,
         host_wq_cum=np.cumsum(host_wq).astype(np.int64),

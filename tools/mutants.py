@@ -197,8 +197,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "            pass"),
     # ---- stage B: adaptive host choice
     Mutant("heat-never-decays", M, "self.heat = [h - (h >> k) for h in self.heat]", "self.heat = list(self.heat)"),
-    Mutant("heat-level-ignores-memory", M, "return min(HEAT_LEVELS - 1, eco + share_of(net.memory[c], w.memory_fx))",
-           "return min(HEAT_LEVELS - 1, eco)"),
+    Mutant("heat-level-ignores-memory", M,
+           "return min(HEAT_LEVELS - 1, self.eco_level(c) + share_of(net.memory[c], self.world.memory_fx))",
+           "return min(HEAT_LEVELS - 1, self.eco_level(c))"),
     Mutant("heat-acceptance-ignored", M, "if d == 0 or self.counter_rng.top53(R.HOST_ACCEPT",
            "if True or self.counter_rng.top53(R.HOST_ACCEPT"),
     Mutant("heat-half-life-off-by-one", W, "int(round(math.log2(pir.heat_half_life_days / math.log(2))))",
