@@ -963,17 +963,19 @@ cdef class Engine:
     cdef void arrivals(self, int64_t t) noexcept nogil:
         cdef int64_t i, slot, c
         cdef double q
+        cdef uint64_t pre
         self.cal_pop(self.cal_successor, self.net_succ_next, t)
         for i in range(self.due.n):
             self.create_network(t, self.due.data[i], -1)
             self.row[D_SUCCESSORS] += 1
         if self.entry_demand:  # stage B: entry per market, driven by its unserved users
+            pre = prefix(self.mixed_seed, ENTRY, <uint64_t>t)  # the same draws as u(ENTRY, t, c, slot), fewer rounds
             for c in range(self.C):
                 if self.demand_units[c] == 0:
                     continue
                 q = self.entry_dq[self.entry_dq_off[c] + self.unserved[c]]
                 for slot in range(self.S):
-                    if self.u(ENTRY, t, c, slot) < q:
+                    if uniform_at(pre, <uint64_t>c, <uint64_t>slot) < q:
                         self.create_network(t, -1, c)
                         self.row[D_ENTRIES] += 1
             return
