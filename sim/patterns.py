@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.agents import ARREST, QUIT
 from sim.model import PiracyModel
-from sim.outputs import CAUSE_ALIVE, CAUSE_ARREST, KIND_MLA, OUTCOME_EVIDENCE, OUTCOME_LOST, OUTCOME_REFUSED
+from sim.outputs import CAUSE_ALIVE, CAUSE_ARREST, KIND_MLA
 from sim.scenario import Scenario
 from sim.world import World, compile_world
 
