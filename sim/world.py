@@ -285,9 +285,12 @@ def compile_world(sc: Scenario) -> World:
     mk = sc.market
     D = np.rint(np.array([c.demand for c in countries], dtype=np.float64) * USER_UNIT).astype(np.int64)
     D_total = max(1, int(D.sum()))
-    entry_dq_off = np.concatenate([[0], np.cumsum(D + 1)[:-1]]).astype(np.int64)
-    entry_dq = np.concatenate([pir.entry_per_day * np.arange(d + 1, dtype=np.float64) / D_total / pir.entry_slots
-                               for d in D])
+    if mk.entry == "demand":  # one chance per unserved count of every market: only demand entry reads it
+        entry_dq_off = np.concatenate([[0], np.cumsum(D + 1)[:-1]]).astype(np.int64)
+        entry_dq = np.concatenate([pir.entry_per_day * np.arange(d + 1, dtype=np.float64) / D_total / pir.entry_slots
+                                   for d in D])
+    else:
+        entry_dq_off, entry_dq = np.zeros(C, dtype=np.int64), np.zeros(1, dtype=np.float64)
     heat_shift = max(0, int(round(math.log2(pir.heat_half_life_days / math.log(2)))))
     blocks = np.array([c.blocks_sites or pol.blocking_everywhere for c in countries], dtype=np.int64)
     cuts = np.array([c.cuts_payments or pol.cutoff_everywhere for c in countries], dtype=np.int64)
