@@ -13,14 +13,72 @@ that are sorted by id when the day comes.
 
 import numpy as np
 
-from libc.stdint cimport int64_t, uint64_t
-from libc.stdlib cimport free, malloc, qsort, realloc
-from libc.string cimport memset
+from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
+from libc.string cimport memmove, memset
 
 from cyext.rng cimport mix, prefix, top53_at, uniform_at
 
 cdef extern from *:
+    void __builtin_prefetch(const void* addr) nogil  # gcc and clang: a hint only, it changes no result
+
+
+cdef enum:
+    PREFETCH = 8  # how many entries ahead a loop over scattered ids asks for
+
+
+cdef extern from *:
     ctypedef unsigned long long u128 "unsigned __int128"  # gcc's 128-bit integer: exact weighted draws
+
+
+cdef extern from *:
+    # The detection draws of one day, in C so that gcc can compile the loop for the vector units the machine
+    # has, chosen at load time (target_clones). Integer arithmetic only, so every version gives the same bits:
+    # hit[i] = top53_at(pre, ids[i], 0) < thr, with mix() spelled out as in cyext/rng.pxd.
+    """
+    #include <stdint.h>
+    static inline uint64_t piracysim_mix(uint64_t z) {
+        z = z + 0x9E3779B97F4A7C15ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    }
+    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) && defined(__linux__)
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    #endif
+    static int64_t piracysim_detect_hits(uint64_t pre, const int64_t* ids, int64_t n, uint64_t thr,
+                                         unsigned char* hit) {
+        int64_t hits = 0;
+        for (int64_t i = 0; i < n; i++) {
+            unsigned char h = (piracysim_mix(piracysim_mix(pre ^ (uint64_t)ids[i]) ^ 0ULL) >> 11) < thr;
+            hit[i] = h;
+            hits += h;
+        }
+        return hits;
+    }
+    """
+    int64_t detect_hits "piracysim_detect_hits" (uint64_t pre, const int64_t* ids, int64_t n, uint64_t thr,
+                                                 unsigned char* hit) nogil
+
+cdef extern from *:
+    """
+    #if defined(__GLIBC__)
+    #include <malloc.h>
+    static void piracysim_keep_freed_memory(void) {
+        /* A run allocates tables of tens of MB and frees them, and the next run does it again. By default glibc
+           maps blocks this large afresh each time and the kernel zeroes every page on first touch (a sixth of a
+           default-world run); served from the heap and kept there once freed (up to 128 MB), they are reused. */
+        mallopt(M_MMAP_THRESHOLD, 64 << 20);
+        mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    }
+    #else
+    static void piracysim_keep_freed_memory(void) {}
+    #endif
+    """
+    void keep_freed_memory "piracysim_keep_freed_memory" ()
+
+
+keep_freed_memory()
 
 from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame, run_meta
 
@@ -54,6 +112,7 @@ cdef enum:
     CUTOFF_QUIT = 26
     HOST_ACCEPT = 27
     HOST_EXACT = 28
+    N_STREAMS = 29
 
 cdef enum:
     K_TABLE = 1000
@@ -144,6 +203,37 @@ if _DAILY_ORDER != tuple(DAILY_COLUMNS):  # the D_* indices above must follow th
 
 # ---------------------------------------------------------------------------------------------- small helpers
 
+cdef enum:
+    ID32_CAP = 2147483648  # most servers, cases or requests one run may create (ids fit an int32)
+
+
+cdef struct Srv:
+    # One server in 32 bytes, for the same reason as Req (days and ids fit 32 bits)
+    int32_t net
+    int32_t prov
+    int32_t country
+    int32_t removed
+    int32_t notice_due
+    int32_t seize_due
+    int8_t up
+    int8_t seized
+
+
+cdef struct Req:
+    # One request in 40 bytes (the limits keep ids and days far below 2**31): a request's fields are read
+    # together, at random ids, so one cache line each beats ten arrays.
+    int32_t case
+    int32_t server
+    int32_t lead
+    int32_t requested
+    int32_t created
+    int32_t started
+    int32_t resolved
+    int8_t kind
+    int8_t outcome
+    int8_t preserved
+
+
 cdef struct Vec:
     int64_t* data
     int64_t n
@@ -160,6 +250,23 @@ cdef int vec_push(Vec* v, int64_t x) noexcept nogil:
         v.cap = v.cap * 2 + 16
     v.data[v.n] = x
     v.n += 1
+    return 0
+
+
+cdef void free_vecs(Vec* v, int64_t n) noexcept nogil:
+    cdef int64_t i
+    if v != NULL:
+        for i in range(n):
+            free(v[i].data)
+        free(v)
+
+
+cdef int grow_vecs(Vec** p, int64_t cap) noexcept nogil:
+    """Grow the vector array ``*p`` to ``cap`` (new entries are set by their owner); -1 on failure."""
+    cdef Vec* q = <Vec*>realloc(p[0], cap * sizeof(Vec))
+    if q == NULL:
+        return -1
+    p[0] = q
     return 0
 
 
@@ -212,6 +319,8 @@ cdef class Engine:
     # world
     cdef uint64_t mixed_seed  # mix(seed): the first round of every draw
     cdef uint64_t detect_thr  # ceil(detect_prob * 2**53) (World.detect_threshold)
+    cdef uint64_t pre_v[N_STREAMS]  # per stream: the prefix of its draws on day pre_t[stream] (see u())
+    cdef int64_t pre_t[N_STREAMS]
     cdef int64_t T, C, P, S, Kcap, spn, threshold, timeout, succ_tab, evidence_first
     cdef double reprov_p, quit_p, ident_p, home_in_market, money_p, money_ident_p, cutoff_quit_p
     cdef int64_t entry_demand, acquire_fx, return_fx, migrate_fx, migration_tab, block_after, block_tab, block_fx
@@ -260,9 +369,7 @@ cdef class Engine:
 
     # countries
     cdef int64_t* open_cases
-    cdef int64_t* q_head
-    cdef int64_t* q_tail
-    cdef int64_t* q_len
+    cdef int64_t* q_head          # first unstarted entry of mla_q[c]
     cdef int64_t* up_by_country
     cdef int64_t* unserved
     cdef int64_t* lapsed
@@ -294,9 +401,7 @@ cdef class Engine:
     cdef int64_t* net_seizures
     cdef int64_t* net_notices
     cdef int64_t* net_cases
-    cdef int64_t* net_first
-    cdef int64_t* net_last
-    cdef int64_t* net_succ_next
+    cdef Vec* net_srv              # per network: its servers that may still bear evidence, in id order
     cdef int64_t* net_arrested_by
     cdef int64_t* net_first_case
     cdef int64_t* net_users
@@ -306,22 +411,11 @@ cdef class Engine:
     cdef int64_t* net_block_due
     cdef int64_t* net_cutoff_due
     cdef int64_t* net_movers
-    cdef int64_t* net_mig_next
     cdef int64_t* net_mem          # (cap_net, C): servers the network lost per host country
 
     # servers
     cdef int64_t n_srv, cap_srv
-    cdef int64_t* srv_net
-    cdef int64_t* srv_prov
-    cdef int64_t* srv_country
-    cdef int64_t* srv_up
-    cdef int64_t* srv_removed
-    cdef int64_t* srv_seized
-    cdef int64_t* srv_notice_due
-    cdef int64_t* srv_seize_due
-    cdef int64_t* srv_sibling
-    cdef int64_t* srv_notice_next
-    cdef int64_t* srv_seize_next
+    cdef Srv* srv
     cdef unsigned char* srv_state   # SRV_DOWN, SRV_IDLE (up, nothing pending) or SRV_BUSY: what detection reads
 
     # cases
@@ -334,36 +428,31 @@ cdef class Engine:
     cdef int64_t* case_evidence
     cdef int64_t* case_identified
     cdef int64_t* case_arrested_by
-    cdef int64_t* case_arrest_next
 
     # requests
     cdef int64_t n_req, cap_req
-    cdef int64_t* req_case
-    cdef int64_t* req_server
-    cdef int64_t* req_lead
-    cdef int64_t* req_requested
-    cdef int64_t* req_kind
-    cdef int64_t* req_created
-    cdef int64_t* req_started
-    cdef int64_t* req_resolved
-    cdef int64_t* req_preserved
-    cdef int64_t* req_outcome
-    cdef int64_t* req_due_next
-    cdef int64_t* req_queue_next
+    cdef Req* req
 
-    # calendars: head of the linked list of ids due on each day 0..T (-1 = none)
-    cdef int64_t* cal_notice
-    cdef int64_t* cal_seize
-    cdef int64_t* cal_request
-    cdef int64_t* cal_arrest
-    cdef int64_t* cal_successor
-    cdef int64_t* cal_migrate
+    # calendars: the ids due on each day 0..T, in order of addition (contiguous, so a day's pop reads them
+    # in one sweep instead of chasing a linked list through memory); spare day buffers are reused
+    cdef Vec* cal_notice
+    cdef Vec* cal_seize
+    cdef Vec* cal_request
+    cdef Vec* cal_arrest
+    cdef Vec* cal_successor
+    cdef Vec* cal_migrate
+    cdef Vec spare_data           # buffers of popped days (as addresses) and their capacities
+    cdef Vec spare_cap
+    cdef Vec* mla_q               # per country: its FIFO queue of incoming MLA requests, from q_head[c] to n
 
     # ordered id lists and stocks
     cdef Vec up_list
     cdef Vec live_list
     cdef Vec evidence_list
     cdef Vec due
+    cdef Vec idle                 # detection's scratch: today's idle up servers, and whether each is detected
+    cdef unsigned char* hit
+    cdef int64_t cap_hit
     cdef int64_t n_live, n_up, n_cases_open, backlog
     cdef int failed
 
@@ -375,7 +464,10 @@ cdef class Engine:
     cdef object daily_arr, by_country_arr, users_arr
 
     def __cinit__(self):
+        cdef int64_t i
         self.failed = 0
+        for i in range(N_STREAMS):
+            self.pre_t[i] = -1
 
     def __init__(self, world, seed):
         w = world
@@ -436,9 +528,8 @@ cdef class Engine:
 
         cdef int64_t C = self.C, T = self.T, i
         self.open_cases = self.filled(C, 0)
-        self.q_head = self.filled(C, -1)
-        self.q_tail = self.filled(C, -1)
-        self.q_len = self.filled(C, 0)
+        self.q_head = self.filled(C, 0)
+        self.mla_q = self.vecs(C)
         self.up_by_country = self.filled(C, 0)
         self.unserved = self.filled(C, 0)
         for i in range(C):
@@ -459,12 +550,12 @@ cdef class Engine:
             self.is_host[self.host_countries[i]] = 1
         self.eco_hist[0] = self.n_host_countries  # no heat yet: every host country at level 0
         self.any_interventions = bool(np.any(w.blocks) or np.any(w.cuts))
-        self.cal_notice = self.filled(T + 1, -1)
-        self.cal_seize = self.filled(T + 1, -1)
-        self.cal_request = self.filled(T + 1, -1)
-        self.cal_arrest = self.filled(T + 1, -1)
-        self.cal_successor = self.filled(T + 1, -1)
-        self.cal_migrate = self.filled(T + 1, -1)
+        self.cal_notice = self.vecs(T + 1)
+        self.cal_seize = self.vecs(T + 1)
+        self.cal_request = self.vecs(T + 1)
+        self.cal_arrest = self.vecs(T + 1)
+        self.cal_successor = self.vecs(T + 1)
+        self.cal_migrate = self.vecs(T + 1)
 
         self.daily_arr = np.zeros((T, N_DAILY), dtype=np.int64)
         self.by_country_arr = np.zeros((T, C + 1), dtype=np.int64)
@@ -515,31 +606,41 @@ cdef class Engine:
             p[i] = value
         return p
 
+    cdef Vec* vecs(self, int64_t n) except NULL:
+        """``n`` empty vectors (no buffers yet)."""
+        cdef Vec* v = <Vec*>calloc(n if n > 0 else 1, sizeof(Vec))
+        if v == NULL:
+            raise MemoryError()
+        return v
+
     def __dealloc__(self):
-        free(self.open_cases); free(self.q_head); free(self.q_tail); free(self.q_len); free(self.up_by_country)
-        free(self.cal_notice); free(self.cal_seize); free(self.cal_request); free(self.cal_arrest)
-        free(self.cal_successor); free(self.cal_migrate)
+        cdef int64_t i
+        free_vecs(self.cal_notice, self.T + 1); free_vecs(self.cal_seize, self.T + 1)
+        free_vecs(self.cal_request, self.T + 1); free_vecs(self.cal_arrest, self.T + 1)
+        free_vecs(self.cal_successor, self.T + 1); free_vecs(self.cal_migrate, self.T + 1)
+        free_vecs(self.mla_q, self.C)
+        for i in range(self.spare_data.n):
+            free(<int64_t*>self.spare_data.data[i])
+        free(self.spare_data.data); free(self.spare_cap.data)
+        free(self.open_cases); free(self.q_head); free(self.up_by_country)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
         free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank)
         free(self.eco_level); free(self.is_host)
         free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
-        free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers); free(self.net_mig_next)
+        free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers)
         free(self.net_mem)
         free(self.net_home); free(self.net_market); free(self.net_pred); free(self.net_born); free(self.net_ended)
         free(self.net_cause); free(self.net_nsc); free(self.net_case); free(self.net_nup); free(self.net_created)
         free(self.net_takedowns); free(self.net_seizures); free(self.net_notices); free(self.net_cases)
-        free(self.net_first); free(self.net_last); free(self.net_succ_next); free(self.net_arrested_by)
+        if self.net_srv != NULL:
+            free_vecs(self.net_srv, self.n_net)
+        free(self.net_arrested_by)
         free(self.net_first_case)
-        free(self.srv_net); free(self.srv_prov); free(self.srv_country); free(self.srv_up); free(self.srv_removed)
-        free(self.srv_seized); free(self.srv_notice_due); free(self.srv_seize_due); free(self.srv_sibling)
-        free(self.srv_notice_next); free(self.srv_seize_next); free(self.srv_state)
+        free(self.srv); free(self.srv_state)
         free(self.case_net); free(self.case_lead); free(self.case_opened); free(self.case_stage)
         free(self.case_pending); free(self.case_evidence); free(self.case_identified); free(self.case_arrested_by)
-        free(self.case_arrest_next)
-        free(self.req_case); free(self.req_server); free(self.req_lead); free(self.req_requested)
-        free(self.req_kind); free(self.req_created); free(self.req_started); free(self.req_resolved)
-        free(self.req_preserved); free(self.req_outcome); free(self.req_due_next); free(self.req_queue_next)
-        free(self.up_list.data); free(self.live_list.data); free(self.evidence_list.data); free(self.due.data)
+        free(self.req)
+        free(self.up_list.data); free(self.live_list.data); free(self.evidence_list.data); free(self.due.data); free(self.idle.data); free(self.hit)
 
     # ------------------------------------------------------------------ growth (structure of arrays)
 
@@ -552,12 +653,12 @@ cdef class Engine:
                 or regrow(&self.net_nsc, cap) or regrow(&self.net_case, cap) or regrow(&self.net_nup, cap)
                 or regrow(&self.net_created, cap) or regrow(&self.net_takedowns, cap)
                 or regrow(&self.net_seizures, cap) or regrow(&self.net_notices, cap) or regrow(&self.net_cases, cap)
-                or regrow(&self.net_first, cap) or regrow(&self.net_last, cap) or regrow(&self.net_succ_next, cap)
+                or grow_vecs(&self.net_srv, cap)
                 or regrow(&self.net_arrested_by, cap) or regrow(&self.net_first_case, cap)
                 or regrow(&self.net_users, cap) or regrow(&self.net_users_peak, cap)
                 or regrow(&self.net_blocked_day, cap) or regrow(&self.net_cut_day, cap)
                 or regrow(&self.net_block_due, cap) or regrow(&self.net_cutoff_due, cap)
-                or regrow(&self.net_movers, cap) or regrow(&self.net_mig_next, cap)
+                or regrow(&self.net_movers, cap)
                 or regrow(&self.net_mem, cap * self.C)):
             self.failed = 1
             return 1
@@ -566,13 +667,13 @@ cdef class Engine:
 
     cdef int grow_servers(self, int64_t cap) noexcept nogil:
         cdef unsigned char* st
-        if (regrow(&self.srv_net, cap) or regrow(&self.srv_prov, cap) or regrow(&self.srv_country, cap)
-                or regrow(&self.srv_up, cap) or regrow(&self.srv_removed, cap) or regrow(&self.srv_seized, cap)
-                or regrow(&self.srv_notice_due, cap) or regrow(&self.srv_seize_due, cap)
-                or regrow(&self.srv_sibling, cap) or regrow(&self.srv_notice_next, cap)
-                or regrow(&self.srv_seize_next, cap)):
+        cdef Srv* q = NULL
+        if cap <= ID32_CAP:
+            q = <Srv*>realloc(self.srv, cap * sizeof(Srv))
+        if q == NULL:
             self.failed = 1
             return 1
+        self.srv = q
         st = <unsigned char*>realloc(self.srv_state, cap)
         if st == NULL:
             self.failed = 1
@@ -582,58 +683,65 @@ cdef class Engine:
         return 0
 
     cdef int grow_cases(self, int64_t cap) noexcept nogil:
-        if (regrow(&self.case_net, cap) or regrow(&self.case_lead, cap) or regrow(&self.case_opened, cap)
+        if (cap > ID32_CAP or regrow(&self.case_net, cap) or regrow(&self.case_lead, cap) or regrow(&self.case_opened, cap)
                 or regrow(&self.case_stage, cap) or regrow(&self.case_pending, cap) or regrow(&self.case_evidence, cap)
                 or regrow(&self.case_identified, cap) or regrow(&self.case_arrested_by, cap)
-                or regrow(&self.case_arrest_next, cap)):
+):
             self.failed = 1
             return 1
         self.cap_case = cap
         return 0
 
     cdef int grow_requests(self, int64_t cap) noexcept nogil:
-        if (regrow(&self.req_case, cap) or regrow(&self.req_server, cap) or regrow(&self.req_lead, cap)
-                or regrow(&self.req_requested, cap) or regrow(&self.req_kind, cap) or regrow(&self.req_created, cap)
-                or regrow(&self.req_started, cap) or regrow(&self.req_resolved, cap)
-                or regrow(&self.req_preserved, cap) or regrow(&self.req_outcome, cap)
-                or regrow(&self.req_due_next, cap) or regrow(&self.req_queue_next, cap)):
+        cdef Req* q = NULL
+        if cap <= ID32_CAP:  # ids of requests, cases and servers are kept in 32 bits
+            q = <Req*>realloc(self.req, cap * sizeof(Req))
+        if q == NULL:
             self.failed = 1
             return 1
+        self.req = q
         self.cap_req = cap
         return 0
 
     # ------------------------------------------------------------------ helpers shared by the phases
 
     cdef inline double u(self, int64_t stream, int64_t t, int64_t a, int64_t b) noexcept nogil:
-        return uniform_at(prefix(self.mixed_seed, <uint64_t>stream, <uint64_t>t), <uint64_t>a, <uint64_t>b)
+        # The prefix depends on (stream, t) alone: kept per stream, it is computed once a day (once a run for
+        # the t = 0 streams), so most draws cost two rounds instead of five. The bits are the same.
+        if self.pre_t[stream] != t:
+            self.pre_t[stream] = t
+            self.pre_v[stream] = prefix(self.mixed_seed, <uint64_t>stream, <uint64_t>t)
+        return uniform_at(self.pre_v[stream], <uint64_t>a, <uint64_t>b)
 
     cdef inline int64_t draw(self, int64_t table, double u) noexcept nogil:
         return self.delays[table * K_TABLE + <int64_t>(u * K_TABLE)]
 
-    cdef inline void cal_add(self, int64_t* head, int64_t* nxt, int64_t day, int64_t idx) noexcept nogil:
+    cdef inline void cal_add(self, Vec* cal, int64_t day, int64_t idx) noexcept nogil:
         if day <= self.T:  # days past the horizon never come
-            nxt[idx] = head[day]
-            head[day] = idx
+            if cal[day].cap == 0 and self.spare_data.n:  # reuse a popped day's buffer
+                self.spare_data.n -= 1
+                self.spare_cap.n -= 1
+                cal[day].data = <int64_t*>self.spare_data.data[self.spare_data.n]
+                cal[day].cap = self.spare_cap.data[self.spare_cap.n]
+            if vec_push(&cal[day], idx):
+                self.failed = 1
 
-    cdef void cal_pop(self, int64_t* head, int64_t* nxt, int64_t t) noexcept nogil:
-        """Today's ids into ``self.due``, ascending."""
-        cdef int64_t i = head[t], j, n, x
+    cdef void cal_pop(self, Vec* cal, int64_t t) noexcept nogil:
+        """Today's ids into ``self.due``, ascending; the day's buffer becomes ``due`` and due's old buffer is
+        kept for reuse. Ids added for day ``t`` after its pop are never seen (as with any calendar)."""
+        cdef int64_t i, j, n, x
         cdef int64_t* a
-        self.due.n = 0
-        while i != -1:
-            if vec_push(&self.due, i):
+        if self.due.cap:
+            if vec_push(&self.spare_data, <int64_t>self.due.data) or vec_push(&self.spare_cap, self.due.cap):
                 self.failed = 1
                 return
-            i = nxt[i]
-        head[t] = -1
-        # The list holds the latest addition first, and additions mostly come in ascending id order: reversed,
-        # it is usually sorted already, which one pass confirms; otherwise sort.
+        self.due = cal[t]
+        cal[t].data = NULL
+        cal[t].n = 0
+        cal[t].cap = 0
+        # Ids come in order of addition, which is mostly ascending: one pass usually confirms it; otherwise sort.
         a = self.due.data
         n = self.due.n
-        for i in range(n // 2):
-            x = a[i]
-            a[i] = a[n - 1 - i]
-            a[n - 1 - i] = x
         if n > 64:
             for i in range(1, n):
                 if a[i - 1] > a[i]:
@@ -673,8 +781,9 @@ cdef class Engine:
         self.net_seizures[n] = 0
         self.net_notices[n] = 0
         self.net_cases[n] = 0
-        self.net_first[n] = -1
-        self.net_last[n] = -1
+        self.net_srv[n].data = NULL
+        self.net_srv[n].n = 0
+        self.net_srv[n].cap = 0
         self.net_arrested_by[n] = -1
         self.net_first_case[n] = -1
         self.net_users[n] = 0
@@ -702,21 +811,18 @@ cdef class Engine:
             return
         p = self.choose_host(n, s)
         c = self.prov_country[p]
-        self.srv_net[s] = n
-        self.srv_prov[s] = p
-        self.srv_country[s] = c
-        self.srv_up[s] = 1
+        self.srv[s].net = n
+        self.srv[s].prov = p
+        self.srv[s].country = c
+        self.srv[s].up = 1
         self.srv_state[s] = SRV_IDLE
-        self.srv_removed[s] = -1
-        self.srv_seized[s] = 0
-        self.srv_notice_due[s] = 0
-        self.srv_seize_due[s] = 0
-        self.srv_sibling[s] = -1
-        if self.net_last[n] == -1:
-            self.net_first[n] = s
-        else:
-            self.srv_sibling[self.net_last[n]] = s
-        self.net_last[n] = s
+        self.srv[s].removed = -1
+        self.srv[s].seized = 0
+        self.srv[s].notice_due = 0
+        self.srv[s].seize_due = 0
+        if vec_push(&self.net_srv[n], s):
+            self.failed = 1
+            return
         self.n_srv += 1
         if vec_push(&self.up_list, s):
             self.failed = 1
@@ -784,33 +890,37 @@ cdef class Engine:
 
     cdef void remove_server(self, int64_t s, int64_t t, bint hot) noexcept nogil:
         """Take a server down; a takedown or seizure (``hot``) heats its country and enters the network's memory."""
-        self.srv_up[s] = 0
+        self.srv[s].up = 0
         self.srv_state[s] = SRV_DOWN
-        self.srv_removed[s] = t
-        self.srv_notice_due[s] = 0
-        self.srv_seize_due[s] = 0
+        self.srv[s].removed = t
+        self.srv[s].notice_due = 0
+        self.srv[s].seize_due = 0
         self.n_up -= 1
-        self.up_by_country[self.srv_country[s]] -= 1
-        self.net_nup[self.srv_net[s]] -= 1
+        self.up_by_country[self.srv[s].country] -= 1
+        self.net_nup[self.srv[s].net] -= 1
         if hot:
-            self.heat[self.srv_country[s]] += 1 << 16
-            self.net_mem[self.srv_net[s] * self.C + self.srv_country[s]] += 1
-        self.refresh_eco(self.srv_country[s])
+            self.heat[self.srv[s].country] += 1 << 16
+            self.net_mem[self.srv[s].net * self.C + self.srv[s].country] += 1
+        self.refresh_eco(self.srv[s].country)
 
     cdef inline bint bears_evidence(self, int64_t s, int64_t t, int64_t retention) noexcept nogil:
-        return self.srv_up[s] or self.srv_seized[s] or t - self.srv_removed[s] <= retention
+        return self.srv[s].up or self.srv[s].seized or t - self.srv[s].removed <= retention
 
     cdef void quit_check(self, int64_t s, int64_t t) noexcept nogil:
         if self.u(QUIT_S, t, s, 0) < self.quit_p:
-            self.end_network(self.srv_net[s], t, CAUSE_QUIT)
+            self.end_network(self.srv[s].net, t, CAUSE_QUIT)
             self.row[D_QUITS] += 1
 
     cdef void end_network(self, int64_t n, int64_t t, int64_t cause) noexcept nogil:
-        cdef int64_t s = self.net_first[n], users, m, movers, due
-        while s != -1:
-            if self.srv_up[s]:
+        cdef int64_t i, s, users, m, movers, due
+        for i in range(self.net_srv[n].n):
+            s = self.net_srv[n].data[i]
+            if self.srv[s].up:
                 self.remove_server(s, t, False)
-            s = self.srv_sibling[s]
+        free(self.net_srv[n].data)  # an ended network's servers are never walked again
+        self.net_srv[n].data = NULL
+        self.net_srv[n].n = 0
+        self.net_srv[n].cap = 0
         self.net_ended[n] = t
         self.net_cause[n] = cause
         self.n_live -= 1
@@ -827,7 +937,7 @@ cdef class Engine:
             if movers:
                 self.in_transit[m] += movers
                 due = t + self.draw(self.migration_tab, self.u(MIGRATE_DELAY, t, n, 0))
-                self.cal_add(self.cal_migrate, self.net_mig_next, due, n)
+                self.cal_add(self.cal_migrate, due, n)
             self.net_users[n] = 0
         if self.net_case[n] != -1:
             self.close_case(self.net_case[n])
@@ -835,7 +945,8 @@ cdef class Engine:
                 self.row[D_CASES_MOOT] += 1
 
     cdef void open_case(self, int64_t n, int64_t lead, int64_t t) noexcept nogil:
-        cdef int64_t k = self.n_case, s, host, p, pair, prev = -1, nxt
+        cdef int64_t k = self.n_case, s, host, p, pair, i, keep = 0
+        cdef Vec* v
         if k == self.cap_case and self.grow_cases(self.cap_case * 2):
             return
         self.case_net[k] = n
@@ -857,24 +968,20 @@ cdef class Engine:
         if self.net_first_case[n] == -1:
             self.net_first_case[n] = t
         self.row[D_CASES_OPENED] += 1
-        s = self.net_first[n]
-        while s != -1:
-            host = self.srv_country[s]
-            nxt = self.srv_sibling[s]
-            if not self.srv_up[s] and not self.srv_seized[s] and t - self.srv_removed[s] > self.retention[host]:
+        v = &self.net_srv[n]
+        for i in range(v.n):
+            s = v.data[i]
+            if i + PREFETCH < v.n:  # independent loads: ask for the servers ahead while this one is handled
+                __builtin_prefetch(&self.srv[v.data[i + PREFETCH]])
+            host = self.srv[s].country
+            if not self.srv[s].up and not self.srv[s].seized and t - self.srv[s].removed > self.retention[host]:
                 # Its logs are gone for good (it is down, not seized, past retention): no later pass over the
-                # network's servers can use it, so it leaves the chain (the order of the rest is kept).
-                if prev == -1:
-                    self.net_first[n] = nxt
-                else:
-                    self.srv_sibling[prev] = nxt
-                if self.net_last[n] == s:
-                    self.net_last[n] = prev
-                s = nxt
+                # network's servers can use it, so it leaves the list (the order of the rest is kept).
                 continue
-            prev = s
+            v.data[keep] = s
+            keep += 1
             if self.bears_evidence(s, t, self.retention[host]):
-                p = self.srv_prov[s]
+                p = self.srv[s].prov
                 pair = lead * self.C + host
                 if host == lead:
                     self.new_request(k, s, host, KIND_DOMESTIC, t, self.court_tab[lead])
@@ -886,7 +993,7 @@ cdef class Engine:
                     self.new_request(k, s, host, KIND_VOLUNTARY, t, self.disclosure_tab[p])
                 else:
                     self.new_request(k, s, host, KIND_MLA, t, -1)
-            s = nxt
+        v.n = keep
         if self.u(MONEY, 0, k, 0) < self.money_p:
             self.new_request(k, -1, lead, KIND_MONEY, t, self.court_tab[lead])
 
@@ -894,19 +1001,20 @@ cdef class Engine:
                           int64_t table) noexcept nogil:
         """A request of ``kind``: MLA joins the requested country's queue, any other starts today."""
         cdef int64_t r = self.n_req, lead = self.case_lead[k]
+        cdef Vec* q
         if r == self.cap_req and self.grow_requests(self.cap_req * 2):
             return
         self.n_req += 1
-        self.req_case[r] = k
-        self.req_server[r] = s
-        self.req_lead[r] = lead
-        self.req_requested[r] = requested
-        self.req_kind[r] = kind
-        self.req_created[r] = t
-        self.req_started[r] = -1
-        self.req_resolved[r] = -1
-        self.req_outcome[r] = OUT_OPEN
-        self.req_preserved[r] = (self.preserve[lead * self.C + requested]
+        self.req[r].case = k
+        self.req[r].server = s
+        self.req[r].lead = lead
+        self.req[r].requested = requested
+        self.req[r].kind = kind
+        self.req[r].created = t
+        self.req[r].started = -1
+        self.req[r].resolved = -1
+        self.req[r].outcome = OUT_OPEN
+        self.req[r].preserved = (self.preserve[lead * self.C + requested]
                                  if kind == KIND_MLA or kind == KIND_VOLUNTARY or kind == KIND_ORDER or kind == KIND_JIT
                                  else 0)
         self.case_pending[k] += 1
@@ -920,21 +1028,30 @@ cdef class Engine:
         elif kind == KIND_MONEY:
             self.row[D_REQUESTS_MONEY] += 1
         if kind == KIND_MLA:
-            self.req_queue_next[r] = -1
-            if self.q_tail[requested] == -1:
-                self.q_head[requested] = r
-            else:
-                self.req_queue_next[self.q_tail[requested]] = r
-            self.q_tail[requested] = r
-            self.q_len[requested] += 1
+            q = &self.mla_q[requested]
+            if q.n == q.cap and self.q_head[requested] > 0:  # full: drop the started entries before growing
+                memmove(q.data, q.data + self.q_head[requested], (q.n - self.q_head[requested]) * sizeof(int64_t))
+                q.n -= self.q_head[requested]
+                self.q_head[requested] = 0
+            if vec_push(q, r):
+                self.failed = 1
+                return
             self.backlog += 1
         else:
-            self.req_started[r] = t
+            self.req[r].started = t
             self.schedule_request(r, table, t)
 
     cdef inline void schedule_request(self, int64_t r, int64_t table, int64_t t) noexcept nogil:
         cdef int64_t due = t + self.draw(table, self.u(REQ_DELAY, t, r, 0))
-        self.cal_add(self.cal_request, self.req_due_next, due, r)
+        if self.case_stage[self.req[r].case] == ST_CLOSED:
+            # A closed case never reopens, so this answer will be dropped on its due day whatever it says, and
+            # a drop touches nothing but the request: record it now instead of carrying it through the calendar
+            # (most MLA requests of the default world start after their case closed).
+            if due <= self.T:
+                self.req[r].resolved = due
+                self.req[r].outcome = OUT_DROPPED
+            return
+        self.cal_add(self.cal_request, due, r)
 
     cdef void close_case(self, int64_t k) noexcept nogil:
         self.case_stage[k] = ST_CLOSED
@@ -964,7 +1081,7 @@ cdef class Engine:
         cdef int64_t i, slot, c
         cdef double q
         cdef uint64_t pre
-        self.cal_pop(self.cal_successor, self.net_succ_next, t)
+        self.cal_pop(self.cal_successor, t)
         for i in range(self.due.n):
             self.create_network(t, self.due.data[i], -1)
             self.row[D_SUCCESSORS] += 1
@@ -986,68 +1103,83 @@ cdef class Engine:
                 self.row[D_ENTRIES] += 1
 
     cdef void detection(self, int64_t t) noexcept nogil:
-        cdef int64_t i, s, n, keep = 0
+        cdef int64_t i, s, n, keep = 0, n_idle = 0
         cdef int64_t* ids = self.up_list.data
-        cdef uint64_t pre = prefix(self.mixed_seed, DETECT, <uint64_t>t)  # the hot loop: one draw per up server
         cdef unsigned char state
-        for i in range(self.up_list.n):
+        cdef unsigned char* h
+        # Pass 1: drop the servers removed since the last pass and list the idle ones (up, nothing pending).
+        # One byte per server says all this needs, so after decades of churn the scattered ids still hit the cache.
+        if self.idle.cap < self.up_list.n:
+            h = <unsigned char*>realloc(self.hit, self.up_list.n)
+            if h == NULL or regrow(&self.idle.data, self.up_list.n):
+                if h != NULL:
+                    self.hit = h
+                self.failed = 1
+                return
+            self.hit = h
+            self.idle.cap = self.up_list.n
+        for i in range(self.up_list.n):  # without branches: the states come in no predictable order
             s = ids[i]
-            # One byte per server says all this loop needs (up, and nothing pending), so after decades of churn
-            # the scattered ids of the up servers still hit the cache.
             state = self.srv_state[s]
-            if state == SRV_DOWN:
-                continue  # removed since the last pass: drop it from the list
             ids[keep] = s
-            keep += 1
-            if state == SRV_BUSY:
-                continue
-            if top53_at(pre, <uint64_t>s, 0) < self.detect_thr:  # = uniform < detect_prob, in integers
-                self.srv_state[s] = SRV_BUSY
-                self.srv_notice_due[s] = t + self.draw(self.notice_tab[self.srv_prov[s]], self.u(NOTICE_DELAY, t, s, 0))
-                self.cal_add(self.cal_notice, self.srv_notice_next, self.srv_notice_due[s], s)
-                n = self.srv_net[s]
-                self.net_nsc[n] += 1
-                self.net_notices[n] += 1
-                self.row[D_NOTICES] += 1
+            keep += state != SRV_DOWN
+            self.idle.data[n_idle] = s
+            n_idle += state == SRV_IDLE
         self.up_list.n = keep
+        # Pass 2: one draw per idle server (the hot loop, vectorised); a notice changes no other server's draw.
+        if detect_hits(prefix(self.mixed_seed, DETECT, <uint64_t>t), self.idle.data, n_idle, self.detect_thr,
+                       self.hit) == 0:
+            return
+        # Pass 3: the detected servers, in the list's order.
+        for i in range(n_idle):
+            if not self.hit[i]:
+                continue
+            s = self.idle.data[i]
+            self.srv_state[s] = SRV_BUSY
+            self.srv[s].notice_due = t + self.draw(self.notice_tab[self.srv[s].prov], self.u(NOTICE_DELAY, t, s, 0))
+            self.cal_add(self.cal_notice, self.srv[s].notice_due, s)
+            n = self.srv[s].net
+            self.net_nsc[n] += 1
+            self.net_notices[n] += 1
+            self.row[D_NOTICES] += 1
 
     cdef void notices_due(self, int64_t t) noexcept nogil:
         cdef int64_t i, s, c
-        self.cal_pop(self.cal_notice, self.srv_notice_next, t)
+        self.cal_pop(self.cal_notice, t)
         for i in range(self.due.n):
             s = self.due.data[i]
-            if self.srv_notice_due[s] != t:
+            if self.srv[s].notice_due != t:
                 continue  # cancelled: the server went down before its notice came due
-            self.srv_notice_due[s] = 0
-            if not self.srv_up[s]:
+            self.srv[s].notice_due = 0
+            if not self.srv[s].up:
                 continue
             self.srv_state[s] = SRV_IDLE  # unless a referral below makes it wait for a seizure
-            c = self.srv_country[s]
-            if self.u(COMPLY, t, s, 0) < self.compliance[self.srv_prov[s]]:
+            c = self.srv[s].country
+            if self.u(COMPLY, t, s, 0) < self.compliance[self.srv[s].prov]:
                 self.remove_server(s, t, True)
                 self.row[D_TAKEDOWNS] += 1
-                self.net_takedowns[self.srv_net[s]] += 1
+                self.net_takedowns[self.srv[s].net] += 1
                 self.quit_check(s, t)
             elif self.u(SEIZE, t, s, 0) < self.seize_prob[c]:
                 self.srv_state[s] = SRV_BUSY
-                self.srv_seize_due[s] = t + self.draw(self.court_tab[c], self.u(COURT_DELAY, t, s, 0))
-                self.cal_add(self.cal_seize, self.srv_seize_next, self.srv_seize_due[s], s)
+                self.srv[s].seize_due = t + self.draw(self.court_tab[c], self.u(COURT_DELAY, t, s, 0))
+                self.cal_add(self.cal_seize, self.srv[s].seize_due, s)
                 self.row[D_REFERRALS] += 1
 
     cdef void seizures_due(self, int64_t t) noexcept nogil:
         cdef int64_t i, s
-        self.cal_pop(self.cal_seize, self.srv_seize_next, t)
+        self.cal_pop(self.cal_seize, t)
         for i in range(self.due.n):
             s = self.due.data[i]
-            if self.srv_seize_due[s] != t:
+            if self.srv[s].seize_due != t:
                 continue
-            self.srv_seize_due[s] = 0
-            if not self.srv_up[s]:
+            self.srv[s].seize_due = 0
+            if not self.srv[s].up:
                 continue
             self.remove_server(s, t, True)
-            self.srv_seized[s] = 1
+            self.srv[s].seized = 1
             self.row[D_SEIZURES] += 1
-            self.net_seizures[self.srv_net[s]] += 1
+            self.net_seizures[self.srv[s].net] += 1
             self.quit_check(s, t)
 
     cdef void cases_open(self, int64_t t) noexcept nogil:
@@ -1101,42 +1233,45 @@ cdef class Engine:
     cdef void mla_queues(self, int64_t t) noexcept nogil:
         cdef int64_t c, i, r, k
         for c in range(self.C):
-            k = self.mla_per_day[c] if self.mla_per_day[c] < self.q_len[c] else self.q_len[c]
+            k = self.mla_q[c].n - self.q_head[c]
+            if self.mla_per_day[c] < k:
+                k = self.mla_per_day[c]
             for i in range(k):
-                r = self.q_head[c]
-                self.q_head[c] = self.req_queue_next[r]
-                if self.q_head[c] == -1:
-                    self.q_tail[c] = -1
-                self.q_len[c] -= 1
+                r = self.mla_q[c].data[self.q_head[c]]
+                if i + PREFETCH < k:
+                    __builtin_prefetch(&self.req[self.mla_q[c].data[self.q_head[c] + PREFETCH]])
+                self.q_head[c] += 1
                 self.backlog -= 1
-                self.req_started[r] = t
-                self.schedule_request(r, self.mla_chan[self.req_lead[r] * self.C + c], t)
+                self.req[r].started = t
+                self.schedule_request(r, self.mla_chan[self.req[r].lead * self.C + c], t)
 
     cdef void requests_due(self, int64_t t) noexcept nogil:
         cdef int64_t i, r, k, c, kind
         cdef double p
-        self.cal_pop(self.cal_request, self.req_due_next, t)
+        self.cal_pop(self.cal_request, t)
         for i in range(self.due.n):
             r = self.due.data[i]
-            k = self.req_case[r]
-            self.req_resolved[r] = t
+            if i + PREFETCH < self.due.n:
+                __builtin_prefetch(&self.req[self.due.data[i + PREFETCH]])
+            k = self.req[r].case
+            self.req[r].resolved = t
             self.case_pending[k] -= 1
             if self.case_stage[k] == ST_CLOSED:
-                self.req_outcome[r] = OUT_DROPPED
+                self.req[r].outcome = OUT_DROPPED
                 continue
             self.row[D_REQUESTS_ANSWERED] += 1
-            c = self.req_requested[r]
-            kind = self.req_kind[r]
+            c = self.req[r].requested
+            kind = self.req[r].kind
             if self.refused(r, kind, c, t):
-                self.req_outcome[r] = OUT_REFUSED
+                self.req[r].outcome = OUT_REFUSED
                 self.row[D_REQUESTS_REFUSED] += 1
                 if kind == KIND_ORDER or kind == KIND_VOLUNTARY:
-                    self.new_request(k, self.req_server[r], c, KIND_MLA, t, -1)
+                    self.new_request(k, self.req[r].server, c, KIND_MLA, t, -1)
                     self.row[D_FALLBACKS] += 1
                 continue
-            if (kind == KIND_MONEY or self.req_preserved[r]
-                    or self.bears_evidence(self.req_server[r], t, self.retention[c])):
-                self.req_outcome[r] = OUT_EVIDENCE
+            if (kind == KIND_MONEY or self.req[r].preserved
+                    or self.bears_evidence(self.req[r].server, t, self.retention[c])):
+                self.req[r].outcome = OUT_EVIDENCE
                 self.row[D_EVIDENCE_OBTAINED] += 1
                 p = self.money_ident_p if kind == KIND_MONEY else self.ident_p
                 if self.u(IDENT, 0, k, self.case_evidence[k]) < p and not self.case_identified[k]:
@@ -1144,7 +1279,7 @@ cdef class Engine:
                     self.row[D_CASES_IDENTIFIED] += 1
                 self.case_evidence[k] += 1
             else:
-                self.req_outcome[r] = OUT_LOST
+                self.req[r].outcome = OUT_LOST
                 self.row[D_EVIDENCE_LOST] += 1
 
     cdef inline bint refused(self, int64_t r, int64_t kind, int64_t c, int64_t t) noexcept nogil:
@@ -1152,9 +1287,9 @@ cdef class Engine:
         if kind == KIND_MLA:
             p = self.grant_prob[c]
         elif kind == KIND_ORDER:
-            p = self.order_compliance[self.srv_prov[self.req_server[r]]]
+            p = self.order_compliance[self.srv[self.req[r].server].prov]
         elif kind == KIND_VOLUNTARY:
-            p = self.discloses[self.srv_prov[self.req_server[r]]]
+            p = self.discloses[self.srv[self.req[r].server].prov]
         else:
             return False
         return not self.u(GRANT, t, r, 0) < p
@@ -1202,11 +1337,11 @@ cdef class Engine:
     cdef inline void arrest_stage(self, int64_t k, int64_t table, int64_t t, int64_t by) noexcept nogil:
         self.case_stage[k] = ST_ARRESTING
         self.case_arrested_by[k] = by
-        self.cal_add(self.cal_arrest, self.case_arrest_next, t + self.draw(table, self.u(ARREST_DELAY, 0, k, 0)), k)
+        self.cal_add(self.cal_arrest, t + self.draw(table, self.u(ARREST_DELAY, 0, k, 0)), k)
 
     cdef void arrests_due(self, int64_t t) noexcept nogil:
-        cdef int64_t i, k, n, lead, s, due, j, up
-        self.cal_pop(self.cal_arrest, self.case_arrest_next, t)
+        cdef int64_t i, i2, k, n, lead, s, due, j, up
+        self.cal_pop(self.cal_arrest, t)
         for i in range(self.due.n):
             k = self.due.data[i]
             if self.case_stage[k] != ST_ARRESTING:
@@ -1215,23 +1350,22 @@ cdef class Engine:
             lead = self.case_lead[k]
             j = 0
             up = 0
-            s = self.net_first[n]
-            while s != -1:
-                if self.srv_up[s]:
+            for i2 in range(self.net_srv[n].n):
+                s = self.net_srv[n].data[i2]
+                if self.srv[s].up:
                     up += 1
-                    j += self.joint[lead * self.C + self.srv_country[s]]
-                s = self.srv_sibling[s]
+                    j += self.joint[lead * self.C + self.srv[s].country]
             self.net_arrested_by[n] = self.case_arrested_by[k]
             self.end_network(n, t, CAUSE_ARREST)
             self.row[D_ARRESTS] += 1
             if self.u(SUCCESSOR, 0, n, 0) < self.succ_q[j * (self.spn + 1) + up]:
                 due = t + self.draw(self.succ_tab, self.u(SUCC_DELAY, 0, n, 0))
-                self.cal_add(self.cal_successor, self.net_succ_next, due, n)
+                self.cal_add(self.cal_successor, due, n)
 
     cdef void users(self, int64_t t) noexcept nogil:
         cdef int64_t i, j, n, x, c, movers, target, back, gain
         cdef bint any_gain
-        self.cal_pop(self.cal_migrate, self.net_mig_next, t)
+        self.cal_pop(self.cal_migrate, t)
         for i in range(self.due.n):
             n = self.due.data[i]
             c = self.net_market[n]
@@ -1337,41 +1471,40 @@ cdef class Engine:
             raise MemoryError("compiled engine ran out of memory")
 
     def records(self):
-        """(networks, requests) as int64 arrays in the column order of sim.outputs."""
-        cdef int64_t n, r
-        nets = np.empty((self.n_net, N_NET_COLS), dtype=np.int64)
-        cdef int64_t[:, ::1] nv = nets
-        for n in range(self.n_net):
-            nv[n, 0] = n
-            nv[n, 1] = self.net_pred[n]
-            nv[n, 2] = self.net_born[n]
-            nv[n, 3] = self.net_ended[n]
-            nv[n, 4] = self.net_cause[n]
-            nv[n, 5] = self.net_home[n]
-            nv[n, 6] = self.net_market[n]
-            nv[n, 7] = self.net_created[n]
-            nv[n, 8] = self.net_takedowns[n]
-            nv[n, 9] = self.net_seizures[n]
-            nv[n, 10] = self.net_notices[n]
-            nv[n, 11] = self.net_cases[n]
-            nv[n, 12] = self.net_arrested_by[n]
-            nv[n, 13] = self.net_first_case[n]
-            nv[n, 14] = self.net_users_peak[n]
-            nv[n, 15] = self.net_blocked_day[n]
-            nv[n, 16] = self.net_cut_day[n]
-        reqs = np.empty((self.n_req, 10), dtype=np.int64)
-        cdef int64_t[:, ::1] rv = reqs
-        for r in range(self.n_req):
-            rv[r, 0] = r
-            rv[r, 1] = self.req_case[r]
-            rv[r, 2] = self.req_server[r]
-            rv[r, 3] = self.req_lead[r]
-            rv[r, 4] = self.req_requested[r]
-            rv[r, 5] = self.req_kind[r]
-            rv[r, 6] = self.req_created[r]
-            rv[r, 7] = self.req_started[r]
-            rv[r, 8] = self.req_resolved[r]
-            rv[r, 9] = self.req_outcome[r]
+        """(networks, requests) as int64 arrays in the column order of sim.outputs, column-major (as pandas keeps
+        its columns, so they become DataFrames without a copy) and filled a column at a time."""
+        cdef int64_t n, r, N = self.n_net, R = self.n_req
+        nets = np.empty((N, N_NET_COLS), dtype=np.int64, order="F")
+        reqs = np.empty((R, 10), dtype=np.int64, order="F")
+        cdef int64_t[::1, :] nv = nets
+        cdef int64_t[::1, :] rv = reqs
+        for n in range(N): nv[n, 0] = n
+        for n in range(N): nv[n, 1] = self.net_pred[n]
+        for n in range(N): nv[n, 2] = self.net_born[n]
+        for n in range(N): nv[n, 3] = self.net_ended[n]
+        for n in range(N): nv[n, 4] = self.net_cause[n]
+        for n in range(N): nv[n, 5] = self.net_home[n]
+        for n in range(N): nv[n, 6] = self.net_market[n]
+        for n in range(N): nv[n, 7] = self.net_created[n]
+        for n in range(N): nv[n, 8] = self.net_takedowns[n]
+        for n in range(N): nv[n, 9] = self.net_seizures[n]
+        for n in range(N): nv[n, 10] = self.net_notices[n]
+        for n in range(N): nv[n, 11] = self.net_cases[n]
+        for n in range(N): nv[n, 12] = self.net_arrested_by[n]
+        for n in range(N): nv[n, 13] = self.net_first_case[n]
+        for n in range(N): nv[n, 14] = self.net_users_peak[n]
+        for n in range(N): nv[n, 15] = self.net_blocked_day[n]
+        for n in range(N): nv[n, 16] = self.net_cut_day[n]
+        for r in range(R): rv[r, 0] = r
+        for r in range(R): rv[r, 1] = self.req[r].case
+        for r in range(R): rv[r, 2] = self.req[r].server
+        for r in range(R): rv[r, 3] = self.req[r].lead
+        for r in range(R): rv[r, 4] = self.req[r].requested
+        for r in range(R): rv[r, 5] = self.req[r].kind
+        for r in range(R): rv[r, 6] = self.req[r].created
+        for r in range(R): rv[r, 7] = self.req[r].started
+        for r in range(R): rv[r, 8] = self.req[r].resolved
+        for r in range(R): rv[r, 9] = self.req[r].outcome
         return nets, reqs
 
     def entity_counts(self):
@@ -1380,10 +1513,20 @@ cdef class Engine:
 
     def state_bytes(self):
         """Bytes of run state held in C arrays (outputs excluded): entity arrays sized by the entities
-        created (at most twice, from doubling), per-country arrays, and five calendar heads per day."""
-        per_entity = (27 + self.C) * self.cap_net + 11 * self.cap_srv + 9 * self.cap_case + 12 * self.cap_req
-        lists = self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
-        return 8 * (per_entity + lists + 12 * self.C + 6 * (self.T + 1))
+        created (at most twice, from doubling; a server or a request takes 32 bytes), per-country arrays and queues, and the calendars (a vector
+        header per day and calendar, and the buffers they and the spare pool hold)."""
+        cdef int64_t i, buffers = 0
+        for i in range(self.T + 1):
+            buffers += (self.cal_notice[i].cap + self.cal_seize[i].cap + self.cal_request[i].cap
+                        + self.cal_arrest[i].cap + self.cal_successor[i].cap + self.cal_migrate[i].cap)
+        for i in range(self.C):
+            buffers += self.mla_q[i].cap
+        for i in range(self.spare_cap.n):
+            buffers += self.spare_cap.data[i]
+        per_entity = (25 + self.C) * self.cap_net + 4 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
+        lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
+                 + self.spare_data.cap + self.spare_cap.cap)
+        return 8 * (per_entity + lists + buffers + 10 * self.C + 18 * (self.T + 1)) + self.cap_srv
 
     def daily_table(self):
         """The daily table, the servers-by-country and the users-by-market matrices as int64 arrays."""

@@ -45,9 +45,12 @@ OUTCOME_OPEN, OUTCOME_EVIDENCE, OUTCOME_REFUSED, OUTCOME_LOST, OUTCOME_DROPPED =
 
 
 def frame(data: np.ndarray | list, columns: tuple[str, ...] | list[str]) -> pd.DataFrame:
-    """An int64 DataFrame with exactly these columns (empty tables keep their columns and dtype)."""
+    """An int64 DataFrame with exactly these columns (empty tables keep their columns and dtype).
+
+    The frame takes over ``data`` when it is an int64 array (the compiled engine's tables are), without a copy:
+    nothing else holds them."""
     arr = np.asarray(data, dtype=np.int64).reshape(-1, len(columns))
-    return pd.DataFrame(arr, columns=list(columns))
+    return pd.DataFrame(arr, columns=list(columns), copy=False)
 
 
 @dataclass
