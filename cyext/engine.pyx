@@ -15,7 +15,7 @@ import numpy as np
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
-from libc.string cimport memmove, memset
+from libc.string cimport memcpy, memmove, memset
 
 from cyext.rng cimport mix, prefix, top53_at, uniform_at
 
@@ -177,7 +177,6 @@ cdef enum:
     KIND_JIT = 4
     KIND_MONEY = 5
     N_NET_COLS = 17
-    SRV_DOWN = 0
     SRV_IDLE = 1
     SRV_BUSY = 2
     FX_BITS = 20
@@ -416,7 +415,7 @@ cdef class Engine:
     # servers
     cdef int64_t n_srv, cap_srv
     cdef Srv* srv
-    cdef unsigned char* srv_state   # SRV_DOWN, SRV_IDLE (up, nothing pending) or SRV_BUSY: what detection reads
+    cdef int64_t* srv_pos           # its place in up_list (-1 once down)
 
     # cases
     cdef int64_t n_case, cap_case
@@ -450,9 +449,9 @@ cdef class Engine:
     cdef Vec live_list
     cdef Vec evidence_list
     cdef Vec due
-    cdef Vec idle                 # detection's scratch: today's idle up servers, and whether each is detected
-    cdef unsigned char* hit
-    cdef int64_t cap_hit
+    cdef unsigned char* up_state  # per entry of up_list: SRV_IDLE (nothing pending) or SRV_BUSY
+    cdef unsigned char* hit       # per entry of up_list: detected today
+    cdef int64_t cap_up           # capacity of both
     cdef int64_t n_live, n_up, n_cases_open, backlog
     cdef int failed
 
@@ -636,11 +635,11 @@ cdef class Engine:
             free_vecs(self.net_srv, self.n_net)
         free(self.net_arrested_by)
         free(self.net_first_case)
-        free(self.srv); free(self.srv_state)
+        free(self.srv); free(self.srv_pos); free(self.up_state)
         free(self.case_net); free(self.case_lead); free(self.case_opened); free(self.case_stage)
         free(self.case_pending); free(self.case_evidence); free(self.case_identified); free(self.case_arrested_by)
         free(self.req)
-        free(self.up_list.data); free(self.live_list.data); free(self.evidence_list.data); free(self.due.data); free(self.idle.data); free(self.hit)
+        free(self.up_list.data); free(self.live_list.data); free(self.evidence_list.data); free(self.due.data); free(self.hit)
 
     # ------------------------------------------------------------------ growth (structure of arrays)
 
@@ -666,7 +665,6 @@ cdef class Engine:
         return 0
 
     cdef int grow_servers(self, int64_t cap) noexcept nogil:
-        cdef unsigned char* st
         cdef Srv* q = NULL
         if cap <= ID32_CAP:
             q = <Srv*>realloc(self.srv, cap * sizeof(Srv))
@@ -674,11 +672,9 @@ cdef class Engine:
             self.failed = 1
             return 1
         self.srv = q
-        st = <unsigned char*>realloc(self.srv_state, cap)
-        if st == NULL:
+        if regrow(&self.srv_pos, cap):
             self.failed = 1
             return 1
-        self.srv_state = st
         self.cap_srv = cap
         return 0
 
@@ -807,6 +803,7 @@ cdef class Engine:
 
     cdef void provision(self, int64_t n, int64_t t) noexcept nogil:
         cdef int64_t s = self.n_srv, p, c
+        cdef unsigned char* st
         if s == self.cap_srv and self.grow_servers(self.cap_srv * 2):
             return
         p = self.choose_host(n, s)
@@ -815,7 +812,6 @@ cdef class Engine:
         self.srv[s].prov = p
         self.srv[s].country = c
         self.srv[s].up = 1
-        self.srv_state[s] = SRV_IDLE
         self.srv[s].removed = -1
         self.srv[s].seized = 0
         self.srv[s].notice_due = 0
@@ -824,9 +820,21 @@ cdef class Engine:
             self.failed = 1
             return
         self.n_srv += 1
+        self.srv_pos[s] = self.up_list.n
         if vec_push(&self.up_list, s):
             self.failed = 1
             return
+        if self.up_list.cap > self.cap_up:  # up_state and hit follow up_list's capacity
+            st = <unsigned char*>realloc(self.up_state, self.up_list.cap)
+            if st != NULL:
+                self.up_state = st
+                st = <unsigned char*>realloc(self.hit, self.up_list.cap)
+            if st == NULL:
+                self.failed = 1
+                return
+            self.hit = st
+            self.cap_up = self.up_list.cap
+        self.up_state[self.srv_pos[s]] = SRV_IDLE
         self.n_up += 1
         self.up_by_country[c] += 1
         self.refresh_eco(c)
@@ -890,8 +898,14 @@ cdef class Engine:
 
     cdef void remove_server(self, int64_t s, int64_t t, bint hot) noexcept nogil:
         """Take a server down; a takedown or seizure (``hot``) heats its country and enters the network's memory."""
+        cdef int64_t i = self.srv_pos[s], last = self.up_list.n - 1, m = self.up_list.data[last]
         self.srv[s].up = 0
-        self.srv_state[s] = SRV_DOWN
+        # Out of up_list: the last entry takes its place (detection's order does not matter, see detection()).
+        self.up_list.data[i] = m
+        self.up_state[i] = self.up_state[last]
+        self.srv_pos[m] = i
+        self.srv_pos[s] = -1
+        self.up_list.n = last
         self.srv[s].removed = t
         self.srv[s].notice_due = 0
         self.srv[s].seize_due = 0
@@ -1103,45 +1117,32 @@ cdef class Engine:
                 self.row[D_ENTRIES] += 1
 
     cdef void detection(self, int64_t t) noexcept nogil:
-        cdef int64_t i, s, n, keep = 0, n_idle = 0
-        cdef int64_t* ids = self.up_list.data
-        cdef unsigned char state
-        cdef unsigned char* h
-        # Pass 1: drop the servers removed since the last pass and list the idle ones (up, nothing pending).
-        # One byte per server says all this needs, so after decades of churn the scattered ids still hit the cache.
-        if self.idle.cap < self.up_list.n:
-            h = <unsigned char*>realloc(self.hit, self.up_list.n)
-            if h == NULL or regrow(&self.idle.data, self.up_list.n):
-                if h != NULL:
-                    self.hit = h
-                self.failed = 1
-                return
-            self.hit = h
-            self.idle.cap = self.up_list.n
-        for i in range(self.up_list.n):  # without branches: the states come in no predictable order
-            s = ids[i]
-            state = self.srv_state[s]
-            ids[keep] = s
-            keep += state != SRV_DOWN
-            self.idle.data[n_idle] = s
-            n_idle += state == SRV_IDLE
-        self.up_list.n = keep
-        # Pass 2: one draw per idle server (the hot loop, vectorised); a notice changes no other server's draw.
-        if detect_hits(prefix(self.mixed_seed, DETECT, <uint64_t>t), self.idle.data, n_idle, self.detect_thr,
+        """One draw per up server (the hot loop, vectorised, over the contiguous list of up servers); an idle one
+        drawn below detect_prob gets a notice. Busy servers draw too and ignore it: a draw consumes nothing.
+        The order of the list does not matter: a notice touches only its server, commutative counters and the
+        notice calendar, whose days are taken up in ascending id order."""
+        cdef int64_t i = 0, s, n, end = self.up_list.n
+        cdef uint64_t word
+        if detect_hits(prefix(self.mixed_seed, DETECT, <uint64_t>t), self.up_list.data, end, self.detect_thr,
                        self.hit) == 0:
             return
-        # Pass 3: the detected servers, in the list's order.
-        for i in range(n_idle):
-            if not self.hit[i]:
-                continue
-            s = self.idle.data[i]
-            self.srv_state[s] = SRV_BUSY
-            self.srv[s].notice_due = t + self.draw(self.notice_tab[self.srv[s].prov], self.u(NOTICE_DELAY, t, s, 0))
-            self.cal_add(self.cal_notice, self.srv[s].notice_due, s)
-            n = self.srv[s].net
-            self.net_nsc[n] += 1
-            self.net_notices[n] += 1
-            self.row[D_NOTICES] += 1
+        while i < end:
+            if i + 8 <= end:  # detections are rare: skip eight at a time where there is none
+                memcpy(&word, self.hit + i, 8)
+                if word == 0:
+                    i += 8
+                    continue
+            if self.hit[i] and self.up_state[i] == SRV_IDLE:
+                s = self.up_list.data[i]
+                self.up_state[i] = SRV_BUSY
+                self.srv[s].notice_due = t + self.draw(self.notice_tab[self.srv[s].prov],
+                                                       self.u(NOTICE_DELAY, t, s, 0))
+                self.cal_add(self.cal_notice, self.srv[s].notice_due, s)
+                n = self.srv[s].net
+                self.net_nsc[n] += 1
+                self.net_notices[n] += 1
+                self.row[D_NOTICES] += 1
+            i += 1
 
     cdef void notices_due(self, int64_t t) noexcept nogil:
         cdef int64_t i, s, c
@@ -1153,7 +1154,7 @@ cdef class Engine:
             self.srv[s].notice_due = 0
             if not self.srv[s].up:
                 continue
-            self.srv_state[s] = SRV_IDLE  # unless a referral below makes it wait for a seizure
+            self.up_state[self.srv_pos[s]] = SRV_IDLE  # unless a referral below makes it wait for a seizure
             c = self.srv[s].country
             if self.u(COMPLY, t, s, 0) < self.compliance[self.srv[s].prov]:
                 self.remove_server(s, t, True)
@@ -1161,7 +1162,7 @@ cdef class Engine:
                 self.net_takedowns[self.srv[s].net] += 1
                 self.quit_check(s, t)
             elif self.u(SEIZE, t, s, 0) < self.seize_prob[c]:
-                self.srv_state[s] = SRV_BUSY
+                self.up_state[self.srv_pos[s]] = SRV_BUSY
                 self.srv[s].seize_due = t + self.draw(self.court_tab[c], self.u(COURT_DELAY, t, s, 0))
                 self.cal_add(self.cal_seize, self.srv[s].seize_due, s)
                 self.row[D_REFERRALS] += 1
@@ -1405,9 +1406,10 @@ cdef class Engine:
     cdef void reprovisioning(self, int64_t t) noexcept nogil:
         cdef int64_t i, n, slot, missing, keep = 0, c
         cdef int64_t* ids = self.live_list.data
-        for c in range(self.C):
-            self.heat[c] -= self.heat[c] >> self.heat_shift
-            self.refresh_eco(c)
+        if self.adaptive:  # heat is read only by the adaptive host choice
+            for c in range(self.C):
+                self.heat[c] -= self.heat[c] >> self.heat_shift
+                self.refresh_eco(c)
         for i in range(self.live_list.n):
             n = ids[i]
             if self.net_ended[n] != -1:
@@ -1472,7 +1474,7 @@ cdef class Engine:
 
     def records(self):
         """(networks, requests) as int64 arrays in the column order of sim.outputs, column-major (as pandas keeps
-        its columns, so they become DataFrames without a copy) and filled a column at a time."""
+        its columns, so they become DataFrames without a copy)."""
         cdef int64_t n, r, N = self.n_net, R = self.n_req
         nets = np.empty((N, N_NET_COLS), dtype=np.int64, order="F")
         reqs = np.empty((R, 10), dtype=np.int64, order="F")
@@ -1495,16 +1497,18 @@ cdef class Engine:
         for n in range(N): nv[n, 14] = self.net_users_peak[n]
         for n in range(N): nv[n, 15] = self.net_blocked_day[n]
         for n in range(N): nv[n, 16] = self.net_cut_day[n]
-        for r in range(R): rv[r, 0] = r
-        for r in range(R): rv[r, 1] = self.req[r].case
-        for r in range(R): rv[r, 2] = self.req[r].server
-        for r in range(R): rv[r, 3] = self.req[r].lead
-        for r in range(R): rv[r, 4] = self.req[r].requested
-        for r in range(R): rv[r, 5] = self.req[r].kind
-        for r in range(R): rv[r, 6] = self.req[r].created
-        for r in range(R): rv[r, 7] = self.req[r].started
-        for r in range(R): rv[r, 8] = self.req[r].resolved
-        for r in range(R): rv[r, 9] = self.req[r].outcome
+        cdef int64_t* col = &rv[0, 0] if R else NULL  # column j of request r at col[j * R + r]
+        for r in range(R):  # one pass over the records, ten sequential output streams
+            col[r] = r
+            col[R + r] = self.req[r].case
+            col[2 * R + r] = self.req[r].server
+            col[3 * R + r] = self.req[r].lead
+            col[4 * R + r] = self.req[r].requested
+            col[5 * R + r] = self.req[r].kind
+            col[6 * R + r] = self.req[r].created
+            col[7 * R + r] = self.req[r].started
+            col[8 * R + r] = self.req[r].resolved
+            col[9 * R + r] = self.req[r].outcome
         return nets, reqs
 
     def entity_counts(self):
@@ -1512,9 +1516,9 @@ cdef class Engine:
         return {"networks": self.n_net, "servers": self.n_srv, "cases": self.n_case, "requests": self.n_req}
 
     def state_bytes(self):
-        """Bytes of run state held in C arrays (outputs excluded): entity arrays sized by the entities
-        created (at most twice, from doubling; a server or a request takes 32 bytes), per-country arrays and queues, and the calendars (a vector
-        header per day and calendar, and the buffers they and the spare pool hold)."""
+        """Bytes of run state held in C arrays (outputs excluded): entity arrays sized by the entities created
+        (at most twice, from doubling; a server takes 40 bytes, a request 32), per-country arrays and queues, and
+        the calendars (a vector header per day and calendar, and the buffers they and the spare pool hold)."""
         cdef int64_t i, buffers = 0
         for i in range(self.T + 1):
             buffers += (self.cal_notice[i].cap + self.cal_seize[i].cap + self.cal_request[i].cap
@@ -1523,10 +1527,10 @@ cdef class Engine:
             buffers += self.mla_q[i].cap
         for i in range(self.spare_cap.n):
             buffers += self.spare_cap.data[i]
-        per_entity = (25 + self.C) * self.cap_net + 4 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
+        per_entity = (25 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
         lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
                  + self.spare_data.cap + self.spare_cap.cap)
-        return 8 * (per_entity + lists + buffers + 10 * self.C + 18 * (self.T + 1)) + self.cap_srv
+        return 8 * (per_entity + lists + buffers + 10 * self.C + 18 * (self.T + 1)) + 2 * self.cap_up
 
     def daily_table(self):
         """The daily table, the servers-by-country and the users-by-market matrices as int64 arrays."""
