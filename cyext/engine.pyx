@@ -13,6 +13,7 @@ that are sorted by id when the day comes.
 
 import numpy as np
 
+cimport cython
 from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memcpy, memmove, memset
@@ -312,6 +313,7 @@ cdef const double* f64(object arr, list keep) except NULL:
 
 # ---------------------------------------------------------------------------------------------- the engine
 
+@cython.final  # no subclasses: method calls are direct (and the small ones inlined) instead of through a table
 cdef class Engine:
     """One run's state: the compiled world's numbers, the entities as arrays, and the output buffers."""
 
@@ -449,6 +451,7 @@ cdef class Engine:
     cdef Vec live_list
     cdef Vec evidence_list
     cdef Vec due
+    cdef Vec starting             # mla_queues' scratch: the requests starting today
     cdef unsigned char* up_state  # per entry of up_list: SRV_IDLE (nothing pending) or SRV_BUSY
     cdef unsigned char* hit       # per entry of up_list: detected today
     cdef int64_t cap_up           # capacity of both
@@ -639,7 +642,7 @@ cdef class Engine:
         free(self.case_net); free(self.case_lead); free(self.case_opened); free(self.case_stage)
         free(self.case_pending); free(self.case_evidence); free(self.case_identified); free(self.case_arrested_by)
         free(self.req)
-        free(self.up_list.data); free(self.live_list.data); free(self.evidence_list.data); free(self.due.data); free(self.hit)
+        free(self.up_list.data); free(self.live_list.data); free(self.evidence_list.data); free(self.due.data); free(self.starting.data); free(self.hit)
 
     # ------------------------------------------------------------------ growth (structure of arrays)
 
@@ -1232,19 +1235,26 @@ cdef class Engine:
                 self.row[D_CUTOFF_QUITS] += 1
 
     cdef void mla_queues(self, int64_t t) noexcept nogil:
+        """Each country starts its quota of queued requests. First every country's share is taken off its queue
+        (asking for the scattered request records ahead), then each is started in the same order."""
         cdef int64_t c, i, r, k
+        self.starting.n = 0
         for c in range(self.C):
             k = self.mla_q[c].n - self.q_head[c]
             if self.mla_per_day[c] < k:
                 k = self.mla_per_day[c]
             for i in range(k):
                 r = self.mla_q[c].data[self.q_head[c]]
-                if i + PREFETCH < k:
-                    __builtin_prefetch(&self.req[self.mla_q[c].data[self.q_head[c] + PREFETCH]])
+                __builtin_prefetch(&self.req[r])
                 self.q_head[c] += 1
-                self.backlog -= 1
-                self.req[r].started = t
-                self.schedule_request(r, self.mla_chan[self.req[r].lead * self.C + c], t)
+                if vec_push(&self.starting, r):
+                    self.failed = 1
+                    return
+            self.backlog -= k
+        for i in range(self.starting.n):
+            r = self.starting.data[i]
+            self.req[r].started = t
+            self.schedule_request(r, self.mla_chan[self.req[r].lead * self.C + self.req[r].requested], t)
 
     cdef void requests_due(self, int64_t t) noexcept nogil:
         cdef int64_t i, r, k, c, kind
@@ -1528,7 +1538,7 @@ cdef class Engine:
         for i in range(self.spare_cap.n):
             buffers += self.spare_cap.data[i]
         per_entity = (25 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
-        lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
+        lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap + self.starting.cap
                  + self.spare_data.cap + self.spare_cap.cap)
         return 8 * (per_entity + lists + buffers + 10 * self.C + 18 * (self.T + 1)) + 2 * self.cap_up
 
