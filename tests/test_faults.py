@@ -198,3 +198,35 @@ def test_two_sweeps_on_one_folder(reference, tmp_path):
     assert first.returncode == 0, stderr
     _assert_none_left(first.pid)
     assert _digests(out) == expected
+
+
+_OOM_RUN = """
+import resource, sys
+from sim.scenario import load
+from sim.world import compile_world
+from cyext import engine
+world = compile_world(load(sys.argv[1]))
+vm = int([l for l in open("/proc/self/status") if l.startswith("VmSize")][0].split()[1]) * 1024
+limit = vm + int(sys.argv[2]) * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+try:
+    engine.run(world, 1)
+except MemoryError as e:
+    print("MemoryError:", e)
+    sys.exit(3)
+print("finished")
+"""
+
+
+def test_compiled_engine_out_of_memory_is_a_memoryerror():
+    """The compiled engine grows its records, calendars and queues as a run goes: under an address-space limit
+    that a default-world run outgrows at different points (2 to 50 MiB of headroom), every failed growth ends in
+    MemoryError, never a crash; with room to spare the run finishes."""
+    outcomes = {}
+    for headroom_mib in (2, 12, 20, 28, 36, 44, 52, 400):
+        proc = subprocess.run([sys.executable, "-c", _OOM_RUN, str(SCENARIOS / "baseline.yaml"), str(headroom_mib)],
+                              capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
+        assert proc.returncode in (0, 3), (headroom_mib, proc.returncode, proc.stderr[-500:])
+        outcomes[headroom_mib] = proc.stdout.strip()
+    assert outcomes[2].startswith("MemoryError") and outcomes[400] == "finished", outcomes
+    assert any(o == "MemoryError: compiled engine ran out of memory" for o in outcomes.values()), outcomes
