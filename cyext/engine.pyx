@@ -304,6 +304,13 @@ cdef const int64_t* i64(object arr, list keep) except NULL:
     return &view[0]
 
 
+cdef const int32_t* i32(object arr, list keep) except NULL:
+    a = np.ascontiguousarray(arr, dtype=np.int32)
+    keep.append(a)
+    cdef const int32_t[::1] view = a.reshape(-1)
+    return &view[0]
+
+
 cdef const double* f64(object arr, list keep) except NULL:
     a = np.ascontiguousarray(arr, dtype=np.float64)
     keep.append(a)
@@ -336,7 +343,7 @@ cdef class Engine:
     cdef const int64_t* host_wq_cum
     cdef const int64_t* host_countries
     cdef int64_t n_host_countries
-    cdef const int64_t* delays
+    cdef const int32_t* delays    # the world's tables, capped at T + 1 days (see __init__)
     cdef const int64_t* court_tab
     cdef const int64_t* notice_tab
     cdef const int64_t* mla_chan
@@ -497,7 +504,10 @@ cdef class Engine:
         self.host_wq_cum = i64(w.host_wq_cum, self.keep)
         self.host_countries = i64(w.host_countries, self.keep)
         self.n_host_countries = len(w.host_countries)
-        self.delays = i64(w.delays, self.keep)
+        # A delay past the horizon means "never within the run" wherever it is added to a day, so capping the
+        # tables at T + 1 changes no due day that can come; it keeps every due day (at most 2T + 1) within 32 bits
+        # and halves the tables, whose random reads (a provider's notice delay...) are cache misses.
+        self.delays = i32(np.minimum(w.delays, w.horizon + 1), self.keep)
         self.court_tab = i64(w.court_tab, self.keep)
         self.notice_tab = i64(w.notice_tab, self.keep)
         self.mla_chan = i64(w.mla_chan, self.keep)

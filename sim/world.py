@@ -19,6 +19,7 @@ from scipy.special import ndtri
 from sim.scenario import Delay, Scenario, load
 
 K_TABLE = 1000
+MAX_DELAY_DAYS = 10**7  # a delay table's cap: far past any horizon, and finite
 USER_UNIT = 1000        # users per integer user unit (stage B)
 FX_BITS = 20            # shares in the day loop are 20-bit fixed point: x of N is (N * round(x * 2**20)) >> 20
 HEAT_ONE = 1 << 16      # a removal adds this to a country's heat (fixed point, so the halving keeps resolution)
@@ -158,13 +159,17 @@ class World:
 
 
 def delay_table(d: Delay, k: int = K_TABLE) -> np.ndarray:
-    """The K-entry table of a delay: ``max(1, round(Q((i + 0.5) / K)))`` with Q the lognormal quantile."""
+    """The K-entry table of a delay: ``min(MAX_DELAY_DAYS, max(1, round(Q((i + 0.5) / K))))`` with Q the lognormal
+    quantile. The cap keeps a long tail's top quantiles (which can overflow to infinity) finite; any delay that
+    long never comes within a run (horizons are at most 36,500 days)."""
     if d.fixed:
-        return np.full(k, max(1, int(np.rint(d.median_days))), dtype=np.int64)
+        return np.full(k, min(MAX_DELAY_DAYS, max(1, int(np.rint(d.median_days)))), dtype=np.int64)
     mu = np.log(d.median_days)
     sigma = (np.log(d.p90_days) - np.log(d.median_days)) / Z90
     p = (np.arange(k, dtype=np.float64) + 0.5) / k
-    return np.maximum(1, np.rint(np.exp(mu + sigma * ndtri(p)))).astype(np.int64)
+    with np.errstate(over="ignore"):  # exp overflows to inf, which the cap turns into MAX_DELAY_DAYS
+        q = np.exp(mu + sigma * ndtri(p))
+    return np.clip(np.rint(q), 1, MAX_DELAY_DAYS).astype(np.int64)
 
 
 def cumulative(weights: np.ndarray) -> np.ndarray:

@@ -140,6 +140,11 @@ EDGE_WORLDS.update({
                  lambda r: r["policy"].update(blocking_everywhere=True, cutoff_everywhere=True),
                  lambda r: r["enforcement"].update(block_after_notices=4, cutoff_after_notices=6),
                  lambda r: r["pirates"].update(heat_aversion=1.0), _voluntary, _orders, _money, _first),
+    # long-tailed delays whose top quantiles run far past the horizon (the compiled engine caps its tables at T + 1)
+    "delays-past-horizon": _v2(
+        lambda r: [p.update(notice={"median_days": 3, "p90_days": 1e7}) for p in r["providers"]],
+        lambda r: [c.update(mla={"median_days": 200, "p90_days": 1e9}, court={"median_days": 20, "p90_days": 1e6})
+                   for c in r["countries"]]),
     "v2-speeds-floor-warmup": _v2(lambda r: r["policy"].update(mla_speed=0.3, surrender_speed=2.0, priority_floor=0.6),
                                   lambda r: r.update(warmup_days=100)),
 })

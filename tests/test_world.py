@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from scipy.stats import lognorm
 
 from sim.scenario import Delay, from_dict
-from sim.world import compile_world, cumulative, delay_table, pick, threshold53
+from sim.world import MAX_DELAY_DAYS, compile_world, cumulative, delay_table, pick, threshold53
 from tests.conftest import tiny_raw
 
 
@@ -189,3 +190,14 @@ def test_threshold53_is_the_exact_integer_form_of_u_below_p():
         thr = threshold53(p)
         for k in {max(0, thr - 2), max(0, thr - 1), thr, min(2**53 - 1, thr + 1)}:
             assert (k * 2.0**-53 < p) == (k < thr)
+
+
+def test_delay_table_of_a_very_long_tail_is_capped_not_overflowed():
+    """A lognormal whose top quantiles overflow to infinity: the table stays finite, positive and capped, and
+    keeps its order (a bad cast used to turn infinity into a negative number of days)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value encountered in cast"
+        tab = delay_table(Delay(median_days=3, p90_days=1e9))
+    assert tab.min() >= 1 and tab.max() == MAX_DELAY_DAYS
+    assert (np.diff(tab) >= 0).all()
+    assert tab[500] == 3
