@@ -388,6 +388,7 @@ cdef class Engine:
     cdef int64_t* mk_served
     cdef int64_t* scratch_gain    # per market, within the users phase: today's acquisition and how many got theirs
     cdef int64_t* scratch_rank
+    cdef int64_t* scratch_rest
     cdef int64_t* eco_level       # per country, kept up to date when adaptive: min(15, ecosystem heat level)
     cdef int64_t* is_host         # per country: 1 if it hosts a provider of positive weight
     cdef int64_t eco_hist[16]     # host countries per ecosystem level (its lowest non-empty bin normalises)
@@ -554,6 +555,7 @@ cdef class Engine:
         self.mk_served = self.filled(C, 0)
         self.scratch_gain = self.filled(C, 0)
         self.scratch_rank = self.filled(C, 0)
+        self.scratch_rest = self.filled(C, 0)
         self.eco_level = self.filled(C, 0)
         self.is_host = self.filled(C, 0)
         for i in range(HEAT_LEVELS):
@@ -636,7 +638,7 @@ cdef class Engine:
         free(self.spare_data.data); free(self.spare_cap.data)
         free(self.open_cases); free(self.q_head); free(self.up_by_country)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
-        free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank)
+        free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank); free(self.scratch_rest)
         free(self.eco_level); free(self.is_host)
         free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
         free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers)
@@ -1408,10 +1410,14 @@ cdef class Engine:
             back = (self.lapsed[c] * self.return_fx) >> FX_BITS
             self.lapsed[c] -= back
             self.unserved[c] += back
-            self.scratch_gain[c] = (self.unserved[c] * self.acquire_fx) >> FX_BITS if self.mk_open[c] else 0
+            gain = (self.unserved[c] * self.acquire_fx) >> FX_BITS if self.mk_open[c] else 0
+            self.unserved[c] -= gain
+            any_gain = any_gain or gain > 0
+            # the market's gain split equally among its open networks, the first (lowest ids) getting the rest:
+            # the share and the rest once per market, not per network
+            self.scratch_gain[c] = gain // self.mk_open[c] if gain else 0
+            self.scratch_rest[c] = gain % self.mk_open[c] if gain else 0
             self.scratch_rank[c] = 0
-            self.unserved[c] -= self.scratch_gain[c]
-            any_gain = any_gain or self.scratch_gain[c] > 0
         if not any_gain:
             return
         for i in range(self.live_list.n):
@@ -1419,8 +1425,7 @@ cdef class Engine:
             if self.net_ended[n] != -1 or self.net_blocked_day[n] != -1:
                 continue
             c = self.net_market[n]
-            gain = self.scratch_gain[c]
-            self.gain_users(n, gain // self.mk_open[c] + (1 if self.scratch_rank[c] < gain % self.mk_open[c] else 0))
+            self.gain_users(n, self.scratch_gain[c] + (1 if self.scratch_rank[c] < self.scratch_rest[c] else 0))
             self.scratch_rank[c] += 1
 
     cdef void reprovisioning(self, int64_t t) noexcept nogil:
@@ -1550,7 +1555,7 @@ cdef class Engine:
         per_entity = (25 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
         lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap + self.starting.cap
                  + self.spare_data.cap + self.spare_cap.cap)
-        return 8 * (per_entity + lists + buffers + 10 * self.C + 18 * (self.T + 1)) + 2 * self.cap_up
+        return 8 * (per_entity + lists + buffers + 18 * self.C + 18 * (self.T + 1)) + 2 * self.cap_up
 
     def daily_table(self):
         """The daily table, the servers-by-country and the users-by-market matrices as int64 arrays."""
