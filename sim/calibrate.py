@@ -1,6 +1,6 @@
 """Calibration by approximate Bayesian computation (ABC-SMC, pyabc) and posterior-predictive checks.
 
-``piracysim calibrate experiments/calibration.yaml --size ci|full --out DIR`` fits the grade-C parameters of a
+``piracysim calibrate experiments/calibration/baseline.yaml --size ci|full --out DIR`` fits the grade-C parameters of a
 base scenario (assumptions without a source: entry, detection, identification, quitting, capacity, priority,
 residence...) to the **calibration targets** of :mod:`sim.patterns` and nothing else, on the compiled engine,
 in parallel on local processes (pyabc's multicore sampler) or on Dask (its ``DaskDistributedSampler`` on a
@@ -190,6 +190,10 @@ def load_calibration(path: str | Path, size: str | None = None) -> Calibration:
     from sim import limits
 
     limits.check_scenario(base, f"{source} (base {raw['base']})", "fast", os.cpu_count() or 1)
+    for end in (0.0, 1.0):  # the priors' corners bound the work of a run (sizes grow monotonically with each)
+        corner = from_dict(base_raw, "base", overrides=[(prm.path, prm.value(end)) for prm in params])
+        limits.check_scenario(corner, f"{source} (every parameter at the {'top' if end else 'bottom'} of its "
+                                      "prior)", "fast", os.cpu_count() or 1)
     return Calibration(
         name=str(raw.get("name", p.stem)), source=source, base=base, parameters=params, targets=tuple(targets),
         population=_int(source, "population", raw.get("population", 100), 2, MAX_POPULATION),
@@ -441,8 +445,12 @@ def write_report(folder: Path, cal: Calibration, posterior: pd.DataFrame, pred: 
     figs = folder / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     names = list(checks["target"])
-    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    ncol = min(4, len(names))
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.0 * ncol, 2.6 * nrow), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names):
         t = patterns.TARGETS[name]
         v = pred[name].to_numpy(dtype=np.float64)
         v = v[~np.isnan(v)]
@@ -450,7 +458,7 @@ def write_report(folder: Path, cal: Calibration, posterior: pd.DataFrame, pred: 
             ax.hist(v, bins=15, color="#4477aa" if t.group == "validation" else "#999999")
         ax.axvspan(t.low, t.high if not math.isinf(t.high) else max(t.low, float(v.max()) if v.size else t.low),
                    color="#228833", alpha=0.25, label="target")
-        ax.set_title(f"{name}\n({t.group})", fontsize=7)
+        ax.set_title(f"{name}\n({t.group}: {t.interval()})", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle(f"Posterior-predictive checks, {cal.base.name}: {len(pred)} posterior draws (green: target)",
                  fontsize=8)

@@ -493,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("calibrate", help="ABC calibration to the calibration targets, then posterior-predictive "
                                          "checks of the validation targets")
-    p.add_argument("experiment", metavar="CALIBRATION", help="a calibration file (experiments/calibration.yaml)")
+    p.add_argument("experiment", metavar="CALIBRATION", help="a calibration file (experiments/calibration/baseline.yaml)")
     p.add_argument("--size", default=None, help="a size from the file's sizes: block (ci, full)")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: results/NAME-SIZE)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds files")

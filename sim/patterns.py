@@ -77,8 +77,8 @@ _T = [
     Target("survival_without_arrest", "calibration", 0.7, 1.0,
            "share of never-arrested networks operating at the end of the warm-up still operating 3 years later",
            "the operators' chance to quit after losing servers (pirates.quit_prob)",
-           "infrastructure-only takedowns are rebuilt, durable effect needs arrests (Emotet rebuilt ~10 months after "
-           "its takedown, Europol 2021 / press, B; Collier et al. 2019, A)"),
+           "infrastructure-only takedowns are rebuilt and durable effect needs arrests (Collier et al. 2019, A; "
+           "Vu et al. 2025, A)"),
     Target("arrests_per_market_year", "calibration", 0.5, 2.0,
            "arrests a year in each of the five largest markets (mean)",
            "how often enforcement ends an operation: detection, identification, capacity, priority",
