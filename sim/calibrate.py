@@ -48,6 +48,7 @@ _SIZE_KEYS = {"population", "generations", "replicates", "draws", "overrides", "
 NAN_DISTANCE = 10.0  # an unmeasurable statistic counts as ten interval widths away
 MAX_POPULATION = 5000
 MAX_GENERATIONS = 30
+MAX_DRAWS = 10000
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def load_calibration(path: str | Path, size: str | None = None) -> Calibration:
         population=_int(source, "population", raw.get("population", 100), 2, MAX_POPULATION),
         generations=_int(source, "generations", raw.get("generations", 5), 1, MAX_GENERATIONS),
         replicates=_int(source, "replicates", raw.get("replicates", 1), 1, 100),
-        draws=_int(source, "draws", raw.get("draws", 50), 1, 10000), seed=seed, size=size or "default",
+        draws=_int(source, "draws", raw.get("draws", 50), 1, MAX_DRAWS), seed=seed, size=size or "default",
         max_simulations=_int(source, "max_simulations", raw.get("max_simulations", 100000), 1),
         description=str(raw.get("description", "")), raw=raw)
 
@@ -279,7 +280,11 @@ def _sampler(kind: str, workers: int, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        client = Client(scheduler, timeout="10s")
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:  # nothing listening there: the user's address, one line
+            raise ScenarioError(f"--scheduler {scheduler}", "", f"no Dask scheduler answered within 10 s "
+                                                                f"({type(exc).__name__})") from None
         return DaskDistributedSampler(dask_client=client, batch_size=1), [client]
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)

@@ -333,6 +333,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     # everything is checked before any work: the file, its size, the posterior to check, the output folder
     cal = calibrate.load_calibration(args.experiment, args.size)
     draws = args.draws or cal.draws
+    if draws > calibrate.MAX_DRAWS:
+        raise UserError(f"--draws {draws}: at most {calibrate.MAX_DRAWS} posterior-predictive draws")
     posterior = calibrate.read_posterior(args.check) if args.check else None
     if args.scheduler:
         kind, workers = "dask", 0

@@ -168,3 +168,19 @@ def test_bad_size_and_posterior(tmp_path, capsys):
     assert main(["calibrate", str(EXPERIMENT), "--size", "ci", "--check", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "expected draw, weight" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_unreachable_scheduler_and_too_many_draws(tmp_path, capsys):
+    """A Dask address where nothing listens, and a draw count above the limit: one line each, exit 2, no folder."""
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["calibrate", str(_small(tmp_path)), "--scheduler", f"tcp://127.0.0.1:{port}",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "no Dask scheduler answered" in err and len(err.strip().splitlines()) == 1
+    assert main(["calibrate", str(EXPERIMENT), "--size", "ci", "--draws", "20000", "--out", str(tmp_path / "o")]) == 2
+    assert "--draws 20000: at most 10000" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
