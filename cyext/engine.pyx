@@ -178,6 +178,8 @@ cdef enum:
     KIND_JIT = 4
     KIND_MONEY = 5
     N_NET_COLS = 17
+    IN_SHORT = 1
+    IN_CANDIDATES = 2
     SRV_IDLE = 1
     SRV_BUSY = 2
     FX_BITS = 20
@@ -250,6 +252,22 @@ cdef int vec_push(Vec* v, int64_t x) noexcept nogil:
         v.cap = v.cap * 2 + 16
     v.data[v.n] = x
     v.n += 1
+    return 0
+
+
+cdef int sorted_insert(Vec* v, int64_t x) noexcept nogil:
+    """Insert ``x`` into the ascending vector ``v`` (which does not hold it); -1 when it cannot grow."""
+    cdef int64_t lo = 0, hi = v.n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if v.data[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    if vec_push(v, x):
+        return -1
+    memmove(v.data + lo + 1, v.data + lo, (v.n - 1 - lo) * sizeof(int64_t))
+    v.data[lo] = x
     return 0
 
 
@@ -411,6 +429,7 @@ cdef class Engine:
     cdef int64_t* net_notices
     cdef int64_t* net_cases
     cdef Vec* net_srv              # per network: its servers that may still bear evidence, in id order
+    cdef int64_t* net_lists        # per network: IN_SHORT | IN_CANDIDATES, its membership of the two lists below
     cdef int64_t* net_arrested_by
     cdef int64_t* net_first_case
     cdef int64_t* net_users
@@ -457,6 +476,8 @@ cdef class Engine:
     # ordered id lists and stocks
     cdef Vec up_list
     cdef Vec live_list
+    cdef Vec short_list           # ascending: live networks that may lack servers (the only ones phase 12 touches)
+    cdef Vec cand_list            # ascending: networks that may file a complaint (case_threshold notices, no case)
     cdef Vec evidence_list
     cdef Vec due
     cdef Vec starting             # mla_queues' scratch: the requests starting today
@@ -641,7 +662,7 @@ cdef class Engine:
         free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank); free(self.scratch_rest)
         free(self.eco_level); free(self.is_host)
         free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
-        free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers)
+        free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers); free(self.net_lists)
         free(self.net_mem)
         free(self.net_home); free(self.net_market); free(self.net_pred); free(self.net_born); free(self.net_ended)
         free(self.net_cause); free(self.net_nsc); free(self.net_case); free(self.net_nup); free(self.net_created)
@@ -654,7 +675,7 @@ cdef class Engine:
         free(self.case_net); free(self.case_lead); free(self.case_opened); free(self.case_stage)
         free(self.case_pending); free(self.case_evidence); free(self.case_identified); free(self.case_arrested_by)
         free(self.req)
-        free(self.up_list.data); free(self.live_list.data); free(self.evidence_list.data); free(self.due.data); free(self.starting.data); free(self.hit)
+        free(self.up_list.data); free(self.live_list.data); free(self.short_list.data); free(self.cand_list.data); free(self.evidence_list.data); free(self.due.data); free(self.starting.data); free(self.hit)
 
     # ------------------------------------------------------------------ growth (structure of arrays)
 
@@ -672,7 +693,7 @@ cdef class Engine:
                 or regrow(&self.net_users, cap) or regrow(&self.net_users_peak, cap)
                 or regrow(&self.net_blocked_day, cap) or regrow(&self.net_cut_day, cap)
                 or regrow(&self.net_block_due, cap) or regrow(&self.net_cutoff_due, cap)
-                or regrow(&self.net_movers, cap)
+                or regrow(&self.net_movers, cap) or regrow(&self.net_lists, cap)
                 or regrow(&self.net_mem, cap * self.C)):
             self.failed = 1
             return 1
@@ -804,6 +825,7 @@ cdef class Engine:
         self.net_block_due[n] = 0
         self.net_cutoff_due[n] = 0
         self.net_movers[n] = 0
+        self.net_lists[n] = 0
         memset(self.net_mem + n * self.C, 0, self.C * sizeof(int64_t))
         self.mk_live[self.net_market[n]] += 1
         self.mk_open[self.net_market[n]] += 1
@@ -927,6 +949,7 @@ cdef class Engine:
         self.n_up -= 1
         self.up_by_country[self.srv[s].country] -= 1
         self.net_nup[self.srv[s].net] -= 1
+        self.listed(self.srv[s].net, IN_SHORT, &self.short_list)
         if hot:
             self.heat[self.srv[s].country] += 1 << 16
             self.net_mem[self.srv[s].net * self.C + self.srv[s].country] += 1
@@ -942,6 +965,7 @@ cdef class Engine:
 
     cdef void end_network(self, int64_t n, int64_t t, int64_t cause) noexcept nogil:
         cdef int64_t i, s, users, m, movers, due
+        self.net_ended[n] = t  # first: its servers going down below do not put it on the short list
         for i in range(self.net_srv[n].n):
             s = self.net_srv[n].data[i]
             if self.srv[s].up:
@@ -950,7 +974,6 @@ cdef class Engine:
         self.net_srv[n].data = NULL
         self.net_srv[n].n = 0
         self.net_srv[n].cap = 0
-        self.net_ended[n] = t
         self.net_cause[n] = cause
         self.n_live -= 1
         users = self.net_users[n]
@@ -1083,10 +1106,20 @@ cdef class Engine:
         self.cal_add(self.cal_request, due, r)
 
     cdef void close_case(self, int64_t k) noexcept nogil:
+        cdef int64_t n = self.case_net[k]
         self.case_stage[k] = ST_CLOSED
         self.open_cases[self.case_lead[k]] -= 1
         self.n_cases_open -= 1
-        self.net_case[self.case_net[k]] = -1
+        self.net_case[n] = -1
+        if self.net_nsc[n] >= self.threshold:  # its complaint can be filed again
+            self.listed(n, IN_CANDIDATES, &self.cand_list)
+
+    cdef inline void listed(self, int64_t n, int64_t flag, Vec* lst) noexcept nogil:
+        """Put live network n on an ascending list (once)."""
+        if self.net_ended[n] == -1 and not (self.net_lists[n] & flag):
+            self.net_lists[n] |= flag
+            if sorted_insert(lst, n):
+                self.failed = 1
 
     # ------------------------------------------------------------------ the day: eleven phases in order
 
@@ -1156,6 +1189,8 @@ cdef class Engine:
                 n = self.srv[s].net
                 self.net_nsc[n] += 1
                 self.net_notices[n] += 1
+                if self.net_nsc[n] >= self.threshold:
+                    self.listed(n, IN_CANDIDATES, &self.cand_list)
                 self.row[D_NOTICES] += 1
             i += 1
 
@@ -1199,23 +1234,33 @@ cdef class Engine:
             self.quit_check(s, t)
 
     cdef void cases_open(self, int64_t t) noexcept nogil:
+        """Complaints, in ascending network id as over all live networks: only the listed candidates can file
+        one (case_threshold notices since the last, no open case); a candidate leaves the list when it files,
+        gets a case or ends, and stays while its lead has no capacity."""
         cdef int64_t i, n, lead, keep = 0
         cdef int64_t* ids = self.live_list.data
-        for i in range(self.live_list.n):
+        for i in range(self.live_list.n):  # drop the networks ended since the last pass
             n = ids[i]
-            if self.net_ended[n] != -1:
-                continue  # ended since the last pass: drop it from the list
             ids[keep] = n
-            keep += 1
-            if self.net_case[n] != -1 or self.net_nsc[n] < self.threshold:
+            keep += self.net_ended[n] == -1
+        self.live_list.n = keep
+        keep = 0
+        ids = self.cand_list.data
+        for i in range(self.cand_list.n):
+            n = ids[i]
+            if self.net_ended[n] != -1 or self.net_case[n] != -1 or self.net_nsc[n] < self.threshold:
+                self.net_lists[n] &= ~IN_CANDIDATES
                 continue
             lead = self.net_market[n]
             if self.open_cases[lead] >= self.capacity[lead]:
-                continue  # no capacity: the complaint waits until tomorrow
+                ids[keep] = n  # no capacity: the complaint waits until tomorrow
+                keep += 1
+                continue
             self.net_nsc[n] = 0
+            self.net_lists[n] &= ~IN_CANDIDATES
             if self.u(OPEN, t, n, 0) < self.open_prob[lead]:
                 self.open_case(n, lead, t)
-        self.live_list.n = keep
+        self.cand_list.n = keep
 
     cdef void interventions(self, int64_t t) noexcept nogil:
         cdef int64_t i, n, c, lost
@@ -1435,18 +1480,23 @@ cdef class Engine:
             for c in range(self.C):
                 self.heat[c] -= self.heat[c] >> self.heat_shift
                 self.refresh_eco(c)
-        for i in range(self.live_list.n):
+        ids = self.short_list.data  # ascending, as over all live networks: the others lack nothing
+        for i in range(self.short_list.n):
             n = ids[i]
             if self.net_ended[n] != -1:
+                self.net_lists[n] &= ~IN_SHORT
                 continue
-            ids[keep] = n
-            keep += 1
             missing = self.spn - self.net_nup[n]
             for slot in range(missing):
                 if self.u(REPROVISION, t, n, slot) < self.reprov_p:
                     self.provision(n, t)
                     self.row[D_REPROVISIONS] += 1
-        self.live_list.n = keep
+            if self.net_nup[n] < self.spn:
+                ids[keep] = n
+                keep += 1
+            else:
+                self.net_lists[n] &= ~IN_SHORT
+        self.short_list.n = keep
 
     cdef void record(self, int64_t t) noexcept nogil:
         cdef int64_t c, haven_up = 0
