@@ -22,6 +22,7 @@ from cyext.rng cimport mix, prefix, top53_at, uniform_at
 
 cdef extern from *:
     void __builtin_prefetch(const void* addr) nogil  # gcc and clang: a hint only, it changes no result
+    int __builtin_ctzll(unsigned long long x) nogil  # gcc and clang: trailing zero bits (x != 0)
 
 
 cdef enum:
@@ -1169,30 +1170,37 @@ cdef class Engine:
         drawn below detect_prob gets a notice. Busy servers draw too and ignore it: a draw consumes nothing.
         The order of the list does not matter: a notice touches only its server, commutative counters and the
         notice calendar, whose days are taken up in ascending id order."""
-        cdef int64_t i = 0, s, n, end = self.up_list.n
+        cdef int64_t i = 0, end = self.up_list.n
         cdef uint64_t word
         if detect_hits(prefix(self.mixed_seed, DETECT, <uint64_t>t), self.up_list.data, end, self.detect_thr,
                        self.hit) == 0:
             return
+        while i + 8 <= end:  # detections are rare: eight at a time, then each set byte (0 or 1) by its bit
+            memcpy(&word, self.hit + i, 8)
+            while word:
+                self.notice(i + (__builtin_ctzll(word) >> 3), t)
+                word &= word - 1
+            i += 8
         while i < end:
-            if i + 8 <= end:  # detections are rare: skip eight at a time where there is none
-                memcpy(&word, self.hit + i, 8)
-                if word == 0:
-                    i += 8
-                    continue
-            if self.hit[i] and self.up_state[i] == SRV_IDLE:
-                s = self.up_list.data[i]
-                self.up_state[i] = SRV_BUSY
-                self.srv[s].notice_due = t + self.draw(self.notice_tab[self.srv[s].prov],
-                                                       self.u(NOTICE_DELAY, t, s, 0))
-                self.cal_add(self.cal_notice, self.srv[s].notice_due, s)
-                n = self.srv[s].net
-                self.net_nsc[n] += 1
-                self.net_notices[n] += 1
-                if self.net_nsc[n] >= self.threshold:
-                    self.listed(n, IN_CANDIDATES, &self.cand_list)
-                self.row[D_NOTICES] += 1
+            if self.hit[i]:
+                self.notice(i, t)
             i += 1
+
+    cdef inline void notice(self, int64_t i, int64_t t) noexcept nogil:
+        """Entry i of up_list was detected today: if it is idle, its host gets a notice."""
+        cdef int64_t s, n
+        if self.up_state[i] != SRV_IDLE:
+            return
+        s = self.up_list.data[i]
+        self.up_state[i] = SRV_BUSY
+        self.srv[s].notice_due = t + self.draw(self.notice_tab[self.srv[s].prov], self.u(NOTICE_DELAY, t, s, 0))
+        self.cal_add(self.cal_notice, self.srv[s].notice_due, s)
+        n = self.srv[s].net
+        self.net_nsc[n] += 1
+        self.net_notices[n] += 1
+        self.row[D_NOTICES] += 1
+        if self.net_nsc[n] >= self.threshold:
+            self.listed(n, IN_CANDIDATES, &self.cand_list)
 
     cdef void notices_due(self, int64_t t) noexcept nogil:
         cdef int64_t i, s, c
