@@ -23,7 +23,6 @@ integral float (``3.0``) is a whole number where the scenario field is one.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -40,7 +39,7 @@ import pandas as pd
 
 from sim import engines
 from sim import metrics as _metrics
-from sim.scenario import Scenario, from_dict, load, load_text, read_text
+from sim.scenario import Scenario, from_dict, load, load_text, read_text, with_overrides
 from sim.sweep.design import run_seed
 from sim.world import World, compile_world
 
@@ -143,16 +142,11 @@ def _scenario(scenario: ScenarioLike) -> Scenario | dict[str, Any]:
     raise TypeError(f"expected a Scenario, a scenario file path or raw scenario data, got {type(scenario).__name__}")
 
 
-@functools.lru_cache(maxsize=256)
-def _scenario_digest(sc: Scenario) -> str:
-    # hashing a frozen Scenario costs ~50 us, its digest (canonical JSON + SHA-256) ~2 ms: remember digests
-    return sc.digest()
-
-
 def _digest(sc: Scenario | dict[str, Any]) -> str:
-    """The scenario digest: for raw data already resolved (as sweeps pass it), the same as Scenario.digest()."""
+    """The scenario digest: for raw data already resolved (as sweeps pass it), the same as Scenario.digest()
+    (which a Scenario computes once and keeps)."""
     if isinstance(sc, Scenario):
-        return _scenario_digest(sc)
+        return sc.digest()
     return hashlib.sha256(_canonical(sc).encode()).hexdigest()
 
 
@@ -178,7 +172,8 @@ def world(scenario: ScenarioLike, overrides: Overrides = None) -> World:
         # from the file itself, as sim.scenario.load does: the same scenario (and digest) as the command line's
         built = compile_world(load(scenario, items))
     elif isinstance(sc, Scenario):
-        built = compile_world(from_dict(sc.to_raw(), sc.name, overrides=items))
+        # as from_dict(sc.to_raw(), sc.name, overrides=items), validating only the overridden fields
+        built = compile_world(with_overrides(sc, items, sc.name))
     else:
         built = compile_world(from_dict(sc, "scenario", overrides=items))
     with _lock:
@@ -200,7 +195,6 @@ def cache_clear() -> None:
     with _lock:
         _worlds.clear()
         _files.clear()
-        _scenario_digest.cache_clear()
         _stats.update(hits=0, misses=0)
 
 

@@ -194,19 +194,51 @@ def pick(cum: np.ndarray, u: float) -> int:
     return bisect.bisect_right(cum, u)
 
 
+_Z = ndtri((np.arange(K_TABLE, dtype=np.float64) + 0.5) / K_TABLE)  # the standard normal quantiles of every row
+_ROWS: dict[tuple[float, float], np.ndarray] = {}  # (median, p90) -> table row, shared by every world compiled here
+_ROWS_MAX = 4096  # ~32 MB at most; a sweep over a delay lever adds a few rows per design point
+
+
 class _Tables:
-    """Deduplicated delay tables: equal distributions share one row."""
+    """Deduplicated delay tables: equal distributions share one row. Rows are computed when the world takes
+    them, the new ones in one vectorised call (a row per distribution, the same numbers as
+    :func:`delay_table`), and kept for later worlds: most rows of a sweep's design points are the same."""
 
     def __init__(self) -> None:
-        self.rows: list[np.ndarray] = []
+        self.keys: list[tuple[float, float]] = []
         self.index: dict[tuple[float, float], int] = {}
 
     def add(self, d: Delay) -> int:
         key = (d.median_days, d.p90_days)
-        if key not in self.index:
-            self.index[key] = len(self.rows)
-            self.rows.append(delay_table(d))
-        return self.index[key]
+        i = self.index.get(key)
+        if i is None:
+            i = self.index[key] = len(self.keys)
+            self.keys.append(key)
+        return i
+
+    def scaled(self, d: Delay, factor: float) -> int:
+        """``add(d.scaled(factor))`` without making the Delay (compiling calls this for every country)."""
+        return self.add(d) if factor == 1.0 else self.add(Delay(d.median_days * factor, d.p90_days * factor))
+
+    def matrix(self) -> np.ndarray:
+        """The (n_tables, K_TABLE) int64 matrix of every row added, in order of first addition."""
+        missing = [k for k in dict.fromkeys(self.keys) if k not in _ROWS]
+        lognormal = [k for k in missing if k[1] != k[0]]
+        if lognormal:
+            m = np.array([k[0] for k in lognormal], dtype=np.float64)
+            q = np.array([k[1] for k in lognormal], dtype=np.float64)
+            mu = np.log(m)
+            sigma = (np.log(q) - np.log(m)) / Z90
+            rows = np.maximum(1, np.rint(np.exp(mu[:, None] + sigma[:, None] * _Z[None, :]))).astype(np.int64)
+            for k, row in zip(lognormal, rows):
+                _ROWS[k] = row
+        for k in missing:
+            if k[1] == k[0]:
+                _ROWS[k] = np.full(K_TABLE, max(1, int(np.rint(k[0]))), dtype=np.int64)
+        out = np.stack([_ROWS[k] for k in self.keys]) if self.keys else np.zeros((0, K_TABLE), dtype=np.int64)
+        while len(_ROWS) > _ROWS_MAX:
+            _ROWS.pop(next(iter(_ROWS)))
+        return out
 
 
 def compile_world(sc: Scenario) -> World:
@@ -249,9 +281,9 @@ def compile_world(sc: Scenario) -> World:
         candidate = np.where(shared, median[:, None, None], np.inf) if len(bloc_list) else np.full((1, C, C), np.inf)
         best = candidate.argmin(axis=0)  # argmin returns the first of ties
         found = np.isfinite(candidate.min(axis=0))
-        bloc_tab = np.array([-1 if d is None else tables.add(d.scaled(speed)) for d in delays] or [-1], dtype=np.int64)
+        bloc_tab = np.array([-1 if d is None else tables.scaled(d, speed) for d in delays] or [-1], dtype=np.int64)
         own_tab = np.full(C, -1, dtype=np.int64) if own is None else \
-            np.array([tables.add(d.scaled(speed)) for d in own], dtype=np.int64)
+            np.array([tables.scaled(d, speed) for d in own], dtype=np.int64)
         return np.where(found, bloc_tab[best], own_tab[None, :]).astype(np.int64)
 
     court_tab = np.array([tables.add(c.court) for c in countries], dtype=np.int64)
@@ -307,7 +339,7 @@ def compile_world(sc: Scenario) -> World:
         country_ids=tuple(c.id for c in countries),
         provider_ids=tuple(p.id for p in providers),
         provider_kinds=tuple(p.kind for p in providers),
-        delays=np.vstack(tables.rows),
+        delays=tables.matrix(),
         court_tab=court_tab,
         notice_tab=notice_tab,
         mla_chan=mla_chan,
