@@ -100,7 +100,8 @@ def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
                 values = metrics.compute(result)
                 row.update(status="ok", error="")
                 row.update({m: np.nan if values[m] is None else float(values[m]) for m in task.metrics})
-                tables = result.after_warmup() if task.keep else {}
+                # DataFrames only for the tables kept: the metrics read the engine's raw arrays
+                tables = result.after_warmup(task.keep) if task.keep else {}
                 for table in task.keep:
                     df = tables[table].copy()
                     df.insert(0, "replicate", replicate)
