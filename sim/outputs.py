@@ -86,7 +86,8 @@ class RunResult:
         self._frames: dict[str, pd.DataFrame] = {}
         self._arrays: dict[str, tuple[np.ndarray, tuple[str, ...]]] = {}
         for name, df in zip(TABLES, (daily, servers_by_country, networks, requests, users_by_market)):
-            self._frames[name] = pd.DataFrame() if df is None else df
+            if df is not None:  # a table not given reads as an empty DataFrame
+                self._frames[name] = df
         self.meta: dict[str, Any] = {} if meta is None else meta  # scenario, digest, seed, engine, countries, havens
 
     @classmethod
@@ -99,7 +100,6 @@ class RunResult:
             arr = np.asarray(data, dtype=np.int64)
             if arr.ndim != 2 or arr.shape[1] != len(columns):
                 arr = arr.reshape(-1, len(columns))
-            out._frames.pop(name)
             out._arrays[name] = (arr, tuple(columns))
         return out
 
@@ -107,8 +107,8 @@ class RunResult:
         """Table ``name`` as a DataFrame (built from the raw array once, then kept)."""
         df = self._frames.get(name)
         if df is None:
-            arr, columns = self._arrays.pop(name)
-            df = self._frames[name] = frame(arr, columns)
+            raw = self._arrays.pop(name, None)
+            df = self._frames[name] = pd.DataFrame() if raw is None else frame(*raw)
         return df
 
     def has_frame(self, name: str) -> bool:
@@ -121,12 +121,12 @@ class RunResult:
         if raw is not None:
             arr, columns = raw
             return arr[:, columns.index(name)]
-        return self._frames[table][name].to_numpy()
+        return self.frame(table)[name].to_numpy()
 
     def n_rows(self, table: str) -> int:
         """Rows of a table."""
         raw = self._arrays.get(table)
-        return raw[0].shape[0] if raw is not None else len(self._frames[table])
+        return raw[0].shape[0] if raw is not None else len(self.frame(table))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by name."""
