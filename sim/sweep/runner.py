@@ -77,18 +77,21 @@ def _row(item: PointRuns, replicate: int, seed: int) -> dict[str, Any]:
     return {"point": item.point, "replicate": replicate, "seed": np.uint64(seed), **item.label}
 
 
-def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
+def run_task(task: Task, run_fn: RunFn = default_run, bases: dict[str, Scenario] | None = None) -> dict[str, Any]:
     """Execute one task (in a worker): compile each point's world once, run its replicates, catch per-run errors.
 
-    Returns rows for the runs table and, for each kept table, the per-run tables with point and replicate.
+    ``bases`` replaces ``task.bases`` (a Dask sweep scatters the base scenarios to the workers once and sends
+    tasks without them). Returns rows for the runs table and, for each kept table, the per-run tables with point
+    and replicate.
     """
+    bases = task.bases if bases is None else bases
     rows: list[dict[str, Any]] = []
     kept: dict[str, list[pd.DataFrame]] = {t: [] for t in task.keep}
     for item in task.items:
         try:
             # the public world cache (sim.api.world): a point's world is made once per worker process; a new
             # point validates only its overridden fields (sim.scenario.with_overrides) and compiles in ~1 ms
-            world, world_error = api.world(task.bases[item.base], item.values), ""
+            world, world_error = api.world(bases[item.base], item.values), ""
         except Exception as exc:  # noqa: BLE001 - recorded, not raised: the sweep goes on
             world, world_error = None, f"{type(exc).__name__}: {exc}"
         for replicate, seed in item.runs:
@@ -149,6 +152,7 @@ class _Executors:
         self.spec = spec
         self.closers: list[Callable[[], None]] = []
         self.pool: ProcessPoolExecutor | None = None
+        self.client: Any = None  # the Dask client, for scattering shared data
         self.workers = 1
 
     def __enter__(self) -> Executor:
@@ -178,7 +182,13 @@ class _Executors:
                 # work 10-20%: our own local cluster starts its workers without it.
                 environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
                            if k != "MALLOC_TRIM_THRESHOLD_"}
-                with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+                settings: dict[str, Any] = {"distributed.nanny.pre-spawn-environ": environ}
+                if _forkserver_ready():
+                    # Workers forked from a server that has imported the package start in a fraction of a second;
+                    # spawned ones import it each (~1-2 s of a short sweep). The server starts from this
+                    # process's environment, which holds no MALLOC_TRIM_THRESHOLD_ either.
+                    settings["distributed.worker.multiprocessing-method"] = "forkserver"
+                with dask.config.set(settings):
                     cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                            dashboard_address=None)
                 client = Client(cluster)
@@ -188,6 +198,7 @@ class _Executors:
 
                 client.register_plugin(ParentWatch())
             self.closers.insert(0, client.close)
+            self.client = client
             return client.get_executor(pure=False)  # pure=False: a retried task is a new task, not a cached failure
         raise ValueError(f"unknown executor {spec.kind!r}")
 
@@ -219,6 +230,31 @@ class _Executors:
                 close()
             except Exception:  # noqa: BLE001 - closing must not hide the sweep's own error
                 pass
+
+
+# What a worker forked from the multiprocessing fork server needs already imported (with Dask's own list).
+FORKSERVER_PRELOAD = ("sim.sweep.runner", "sim.sweep.daskwatch", "sim.model", "cyext.engine", "pyarrow")
+
+
+def _forkserver_ready() -> bool:
+    """Make the fork server (if this platform has one) preload the package for Dask's worker processes.
+
+    Dask sets the server's preload list on first use; we add ours after it, before the server starts (the first
+    local cluster of this process starts it; later clusters fork from the same server)."""
+    import multiprocessing.forkserver as forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    from distributed.utils import get_mp_context
+
+    import dask
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        ctx = get_mp_context()  # Dask's preload list (distributed, numpy, pandas...)
+    server = getattr(forkserver, "_forkserver", None)
+    preload = list(getattr(server, "_preload_modules", []) or [])
+    ctx.set_forkserver_preload(preload + [m for m in FORKSERVER_PRELOAD if m not in preload])
+    return True
 
 
 def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
@@ -386,6 +422,20 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
             queue.reverse()  # pop() from the end: tasks go out in ascending order
             limit = max(2, 2 * ctx.workers)
             in_flight: dict[Future, Task] = {}
+            shared: Any = None
+            if ctx.client is not None:
+                # the base scenarios (~40 kB each, pickled) go to every worker once, not with every task
+                bases = {key: sc for task in queue for key, sc in task.bases.items()}
+                try:
+                    shared = ctx.client.scatter(bases, broadcast=True, hash=False)
+                except Exception:  # noqa: BLE001 - no workers yet, or a scheduler that refuses: send bases with tasks
+                    shared = None
+
+            def submit(task: Task) -> Future:
+                # queued tasks keep their bases: a retry after lost scattered data sends them along again
+                if shared is not None:
+                    return executor.submit(run_task, replace(task, bases={}), run_fn, shared)
+                return executor.submit(run_task, task, run_fn)
 
             def fresh_pool() -> Executor:
                 # A worker died (killed, out of memory): the pool accepts no more work and every task in it is
@@ -400,7 +450,7 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
                 while queue and len(in_flight) < limit:
                     task = queue.pop()
                     try:
-                        in_flight[executor.submit(run_task, task, run_fn)] = task
+                        in_flight[submit(task)] = task
                     except BrokenExecutor:  # the pool broke since the last wait
                         queue.append(task)
                         executor = fresh_pool()
@@ -415,6 +465,7 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
                         result = fut.result()
                     except Exception as exc:  # the task itself died (worker lost, unpicklable...): retry whole
                         broken = broken or isinstance(exc, BrokenExecutor)
+                        shared = None  # perhaps the scattered bases were lost with workers: send them with tasks
                         if task.attempt < retries:
                             queue.append(replace(task, attempt=task.attempt + 1))
                             continue
