@@ -306,8 +306,8 @@ def compile_world(sc: Scenario) -> World:
     # A provider with no market share is never chosen, even when alpha = 0 would make 0**0 = 1.
     host_w = np.where(share > 0, share ** pir.host_size_exponent, 0.0) * np.exp(-pir.risk_aversion * risk)
     Kc = pir.market_capacity
-    entry_q = np.array([pir.entry_per_day * max(0.0, 1.0 - a / Kc) / pir.entry_slots for a in range(Kc + 1)],
-                       dtype=np.float64)
+    # lambda0 * max(0, 1 - a / K) / S for a = 0..K, elementwise as Python would compute it (same roundings)
+    entry_q = pir.entry_per_day * np.maximum(0.0, 1.0 - np.arange(Kc + 1, dtype=np.float64) / Kc) / pir.entry_slots
     spn = pir.servers_per_network
     j, u = np.meshgrid(np.arange(spn + 1), np.arange(spn + 1), indexing="ij")
     with np.errstate(divide="ignore", invalid="ignore"):

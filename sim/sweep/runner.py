@@ -272,10 +272,12 @@ def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pendin
     return int(max(1, min(by_time, by_balance)))
 
 
-def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, workers: int = 1) -> Iterator[Task]:
+def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, workers: int = 1,
+               smallest: int = 1) -> Iterator[Task]:
     """Group pending (point, replicate) runs, in order, into tasks of up to ``size`` runs (spanning points as
     needed). Guided sizes: a task takes at most 1/(2 x workers) of the runs still to assign, so the last tasks are
-    small and no worker idles long at the end."""
+    small and no worker idles long at the end; but at least ``smallest`` runs, so the tail is not dozens of
+    one-run tasks whose scheduling costs more than the runs."""
     raws: dict[str, Scenario] = {}
 
     def item(p: int, reps: list[int]) -> PointRuns:
@@ -289,7 +291,7 @@ def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: 
     todo = sorted(todo)
     start, tid = 0, 0
     while start < len(todo):
-        take = max(1, min(size, math.ceil((len(todo) - start) / (2 * max(1, workers)))))
+        take = max(1, min(size, max(smallest, math.ceil((len(todo) - start) / (2 * max(1, workers))))))
         chunk = todo[start:start + take]
         start += take
         by_point: dict[int, list[int]] = {}
@@ -417,7 +419,8 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
             on_total(len(todo))
         if todo:
             size = batch_size(exp, engine, run_fn, ctx.workers, len(todo))
-            queue = list(make_tasks(exp, todo, size, engine, ctx.workers))
+            # the smallest tasks last ~1/8 of the largest (~60 ms): a tail that balances, without per-task costs
+            queue = list(make_tasks(exp, todo, size, engine, ctx.workers, smallest=max(1, size // 8)))
             next_id = len(queue)
             queue.reverse()  # pop() from the end: tasks go out in ascending order
             limit = max(2, 2 * ctx.workers)
