@@ -190,7 +190,7 @@ def main() -> None:
         for name in ("processes single", "dask-local", "dask scheduler"):  # dask scheduler: existing cluster, warm workers
             rate = n / best[name]
             eff = rate / (w * serial_rate)
-            print(f"  {name.split()[0]:22s} {best[name]:6.1f} s  {rate:7.1f} runs/s  parallel efficiency {eff:6.1%}"
+            print(f"  {name.replace(' single', ''):22s} {best[name]:6.1f} s  {rate:7.1f} runs/s  parallel efficiency {eff:6.1%}"
                   f"  (of ceiling {eff / ceiling:6.1%})  same result: {digests[name] == digests['serial']}")
         print(f"  parent peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 

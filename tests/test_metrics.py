@@ -150,3 +150,16 @@ def test_metrics_follow_an_edited_table():
     assert after["persistence"] == pytest.approx(2 * before["persistence"])
     res.requests = res.requests.iloc[0:0]
     assert math.isnan(compute(res)["mla_delay_median"])
+
+
+def test_after_warmup_builds_only_the_tables_asked_for():
+    from sim.engines import run
+    from sim.scenario import load
+    from sim.world import compile_world
+    from tests.conftest import SCENARIOS
+
+    res = run(compile_world(load(SCENARIOS / "tiny.yaml", [("warmup_days", 10)])), 1, "fast")
+    kept = res.after_warmup(["daily"])
+    assert list(kept) == ["daily"] and (kept["daily"]["day"] > 10).all()
+    assert res.has_frame("daily") and not res.has_frame("networks") and not res.has_frame("requests")
+    assert set(res.after_warmup()) == {"daily", "servers_by_country", "networks", "requests", "users_by_market"}

@@ -430,7 +430,8 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
                 # the base scenarios (~40 kB each, pickled) go to every worker once, not with every task
                 bases = {key: sc for task in queue for key, sc in task.bases.items()}
                 try:
-                    shared = ctx.client.scatter(bases, broadcast=True, hash=False)
+                    # one object in a list: a dict would make its keys Dask keys, and "" (no scenario factor) is none
+                    [shared] = ctx.client.scatter([bases], broadcast=True, hash=False)
                 except Exception:  # noqa: BLE001 - no workers yet, or a scheduler that refuses: send bases with tasks
                     shared = None
 
