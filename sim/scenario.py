@@ -374,14 +374,14 @@ _POSITIVE: Mapping[str, Any] = {"lo": 0, "lo_open": True}
 @functools.cache
 def _schema(cls: type) -> tuple[frozenset[str], str, tuple[tuple[Any, ...], ...]]:
     """A dataclass's field names, their sorted list (for messages), and per field (name, type, metadata,
-    required, the type if int or float, low, high): resolving type hints costs ~0.3 ms per class, far more
-    than validating its values, so once."""
+    required, the type if int, float, bool, str or Delay, low, high): resolving type hints costs ~0.3 ms per
+    class, far more than validating its values, so once."""
     hints = get_type_hints(cls)
     fs = dataclasses.fields(cls)
     names = frozenset(f.name for f in fs)
     specs = tuple((f.name, hints[f.name], f.metadata,
                    f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
-                   hints[f.name] if hints[f.name] in (int, float) else None,  # plain numbers: checked inline
+                   hints[f.name] if hints[f.name] in (int, float, bool, str, Delay) else None,  # checked inline
                    f.metadata.get("lo"), f.metadata.get("hi")) for f in fs)
     return names, ", ".join(sorted(names)), specs
 
@@ -427,10 +427,16 @@ class _Builder:
         for name, tp, meta, required, plain, lo, hi in specs:
             if name in raw:
                 v = raw[name]
-                # the common case inline: a plain float or int of the field's own type, inside its range
-                if type(v) is plain and (lo is None or v > lo or (v == lo and not meta["lo_open"])) \
-                        and (hi is None or v <= hi) and (plain is int or math.isfinite(v)):
+                tv = type(v)
+                # the common cases inline: a plain float or int of the field's own type inside its range, a flag,
+                # a non-empty string, a lognormal delay written with two floats (anything else: the full checks)
+                if tv is plain and (plain is bool or (bool(v) if plain is str else (
+                        (lo is None or v > lo or (v == lo and not meta["lo_open"])) and (hi is None or v <= hi)
+                        and (plain is int or math.isfinite(v))))):
                     values[name] = v
+                elif plain is Delay and tv is dict and len(v) == 2 and type(m := v.get("median_days")) is float \
+                        and type(q := v.get("p90_days")) is float and 0 < m <= q and math.isfinite(q):
+                    values[name] = Delay(m, q)
                 else:
                     values[name] = self.value(tp, v, f"{path}.{name}" if path else name, meta)
             elif required:
