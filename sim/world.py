@@ -210,7 +210,9 @@ class _Tables:
         self.index: dict[tuple[float, float], int] = dict(index or {})
 
     def add(self, d: Delay) -> int:
-        key = (d.median_days, d.p90_days)
+        return self.add_key((d.median_days, d.p90_days))
+
+    def add_key(self, key: tuple[float, float]) -> int:
         i = self.index.get(key)
         if i is None:
             i = self.index[key] = len(self.keys)
@@ -219,7 +221,9 @@ class _Tables:
 
     def scaled(self, d: Delay, factor: float) -> int:
         """``add(d.scaled(factor))`` without making the Delay (compiling calls this for every country)."""
-        return self.add(d) if factor == 1.0 else self.add(Delay(d.median_days * factor, d.p90_days * factor))
+        if factor == 1.0:
+            return self.add_key((d.median_days, d.p90_days))
+        return self.add_key((d.median_days * factor, d.p90_days * factor))
 
     def matrix(self) -> np.ndarray:
         """The (n_tables, K_TABLE) int64 matrix of every row added, in order of first addition."""
