@@ -315,7 +315,9 @@ def _describe_base(exp: Experiment, out: Path) -> None:
 
     import yaml
 
-    (out / "scenario.yaml").write_text(yaml.safe_dump(exp.base.to_raw(), sort_keys=False, allow_unicode=True))
+    # libyaml's emitter when PyYAML has it: the same text, ~20x faster than the pure-Python one (~0.15 s)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    (out / "scenario.yaml").write_text(yaml.dump(exp.base.to_raw(), Dumper=dumper, sort_keys=False, allow_unicode=True))
 
     def havens(p: int | None) -> list[str]:
         if p is None:
