@@ -41,8 +41,10 @@ import pandas as pd
 from sim import engines
 from sim import metrics as _metrics
 from sim.scenario import Scenario, from_dict, load, load_text, read_text, with_overrides
+from sim.scenario import clear_caches as scenario_caches_clear
 from sim.sweep.design import run_seed
 from sim.world import World, compile_world
+from sim.world import clear_caches as world_caches_clear
 
 __all__ = ["evaluate", "replicate_seeds", "world", "run_metrics", "normalise_overrides", "cache_info", "cache_clear",
            "ScenarioLike", "Overrides"]
@@ -197,6 +199,8 @@ def cache_clear() -> None:
         _worlds.clear()
         _files.clear()
         _stats.update(hits=0, misses=0)
+    scenario_caches_clear()  # and what validation and compilation keep (parsed files, shared world parts)
+    world_caches_clear()
 
 
 # ------------------------------------------------------------------------------------------------ runs

@@ -78,6 +78,22 @@ class FrozenMap(dict):
         return hash(tuple(sorted(self.items())))
 
 
+def trim_cache(cache: dict, size: int) -> None:
+    """Drop the oldest entries of a module-level cache (a dict in insertion order) beyond ``size``; safe when
+    another thread trims the same cache at the same time (an entry already gone is skipped)."""
+    while len(cache) > size:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (RuntimeError, StopIteration):  # changed by another thread while we looked: look again
+            continue
+
+
+def clear_caches() -> None:
+    """Forget parsed YAML texts, parsed world files and round-tripped scenarios (results never depend on them)."""
+    for cache in (_PARSED, _WORLD_ROWS, _ROUND_TRIPPED):
+        cache.clear()
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -592,8 +608,7 @@ def _merge_world(raw: dict[str, Any], scenario_path: Path | None, source: str) -
     if cached is None:
         cached = _read_world(path, source, ref)
         _WORLD_ROWS[key] = cached  # only a file that parsed: errors always name the scenario that read it
-        while len(_WORLD_ROWS) > 16:
-            _WORLD_ROWS.pop(next(iter(_WORLD_ROWS)))
+        trim_cache(_WORLD_ROWS, 16)
     rows = [_copy_row(r) for r in cached]
     overrides = raw.get("countries") or []
     if not isinstance(overrides, list):
@@ -817,8 +832,7 @@ def with_overrides(sc: Scenario, overrides: Mapping[str, Any] | list[tuple[str, 
     if base is None:
         base = from_dict(sc.to_raw(), source)
         _ROUND_TRIPPED[sc.digest()] = base
-        while len(_ROUND_TRIPPED) > 16:
-            _ROUND_TRIPPED.pop(next(iter(_ROUND_TRIPPED)))
+        trim_cache(_ROUND_TRIPPED, 16)
     if not items:
         return base
     b = _Builder(source)
@@ -964,8 +978,7 @@ def yaml_load(text: str) -> Any:
         hit = _yaml_load(text)
         if len(text) > 256:  # the files worth remembering, not the values of --set
             _PARSED[text] = hit
-            while len(_PARSED) > 32:
-                _PARSED.pop(next(iter(_PARSED)))
+            trim_cache(_PARSED, 32)
     return _copy_data(hit)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
-from sim.scenario import Delay, Scenario, load
+from sim.scenario import Delay, Scenario, load, trim_cache
 
 K_TABLE = 1000
 USER_UNIT = 1000        # users per integer user unit (stage B)
@@ -241,8 +241,7 @@ class _Tables:
             if k[1] == k[0]:
                 _ROWS[k] = np.full(K_TABLE, max(1, int(np.rint(k[0]))), dtype=np.int64)
         out = np.stack([_ROWS[k] for k in self.keys]) if self.keys else np.zeros((0, K_TABLE), dtype=np.int64)
-        while len(_ROWS) > _ROWS_MAX:
-            _ROWS.pop(next(iter(_ROWS)))
+        trim_cache(_ROWS, _ROWS_MAX)
         return out
 
 
@@ -328,9 +327,14 @@ def _static(sc: Scenario) -> _Static:
         return hit[1]
     st = _Static(sc)
     _STATIC[key] = (parts, st)
-    while len(_STATIC) > 32:
-        _STATIC.pop(next(iter(_STATIC)))
+    trim_cache(_STATIC, 32)
     return st
+
+
+def clear_caches() -> None:
+    """Forget the delay-table rows and the shared parts of worlds compiled so far (results never depend on them)."""
+    _ROWS.clear()
+    _STATIC.clear()
 
 
 def compile_world(sc: Scenario) -> World:
