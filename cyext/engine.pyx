@@ -82,7 +82,7 @@ cdef extern from *:
 
 keep_freed_memory()
 
-from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, frame, run_meta
+from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, run_meta
 
 # Streams (docs/ODD.md)
 cdef enum:
@@ -1632,5 +1632,7 @@ def run(world, seed, stats=None):
     daily, by_country, users = eng.daily_table()
     nets, reqs = eng.records()
     countries = ("day",) + tuple(world.country_ids)
-    return RunResult(frame(daily, DAILY_COLUMNS), frame(by_country, countries), frame(nets, NETWORK_COLUMNS),
-                     frame(reqs, REQUEST_COLUMNS), frame(users, countries), meta=run_meta(world, seed, "fast"))
+    # raw arrays: DataFrames are built only if a caller reads a table as one (metrics read the arrays)
+    return RunResult.from_arrays({"daily": (daily, DAILY_COLUMNS), "servers_by_country": (by_country, countries),
+                                  "networks": (nets, NETWORK_COLUMNS), "requests": (reqs, REQUEST_COLUMNS),
+                                  "users_by_market": (users, countries)}, run_meta(world, seed, "fast"))

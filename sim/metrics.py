@@ -35,47 +35,111 @@ def _or_nan(value: float | None) -> float:
 
 def horizon_and_warmup(result: RunResult) -> tuple[int, int]:
     """(T, warm-up) of a run: T from the daily table, the warm-up from its meta (0 for version-1 results)."""
-    return len(result.daily), int(result.meta.get("warmup_days", 0) or 0)
+    return result.n_rows("daily"), int(result.meta.get("warmup_days", 0) or 0)
 
 
 def lifetimes(result: RunResult, born_after: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Lifetimes in days and event flags (1 ended, 0 alive at the horizon: censored at T) of the networks
     born after day ``born_after`` (all networks with the default 0 and day-0 networks included)."""
-    T = len(result.daily)
-    net = result.networks
+    T = result.n_rows("daily")
+    born, ended_day, cause = (result.column("networks", c) for c in ("born", "ended", "cause"))
     if born_after > 0:
-        net = net[net["born"] > born_after]
-    ended = net["cause"].to_numpy() != CAUSE_ALIVE
-    stop = np.where(ended, net["ended"].to_numpy(), T)
-    return stop - net["born"].to_numpy(), ended.astype(np.int64)
+        keep = born > born_after
+        born, ended_day, cause = born[keep], ended_day[keep], cause[keep]
+    ended = cause != CAUSE_ALIVE
+    stop = np.where(ended, ended_day, T)
+    return stop - born, ended.astype(np.int64)
 
 
 def time_to_arrest(result: RunResult, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Days from a network's first case to its arrest (event 1), or to its quitting or the horizon (censored),
     for the networks whose first case opened after day ``after``."""
-    T = len(result.daily)
-    net = result.networks
-    net = net[net["first_case"] > after] if after > 0 else net[net["first_case"] >= 0]
-    arrested = net["cause"].to_numpy() == CAUSE_ARREST
-    stop = np.where(net["cause"].to_numpy() == CAUSE_ALIVE, T, net["ended"].to_numpy())
-    return stop - net["first_case"].to_numpy(), arrested.astype(np.int64)
+    T = result.n_rows("daily")
+    first, ended_day, cause = (result.column("networks", c) for c in ("first_case", "ended", "cause"))
+    keep = first > after if after > 0 else first >= 0
+    first, ended_day, cause = first[keep], ended_day[keep], cause[keep]
+    arrested = cause == CAUSE_ARREST
+    stop = np.where(cause == CAUSE_ALIVE, T, ended_day)
+    return stop - first, arrested.astype(np.int64)
 
 
 def compute(result: RunResult) -> dict[str, float]:
-    """Every metric of the model (``METRICS``) for one run; NaN where a metric is undefined."""
+    """Every metric of the model (``METRICS``) for one run; NaN where a metric is undefined.
+
+    Computed from the tables' int64 columns (:meth:`RunResult.column`), so a result that holds raw arrays is
+    never turned into DataFrames; :func:`compute_from_frames` is the same on DataFrames (the tests keep the two
+    equal). Sums of integer columns are exact, so every mean is the same float on either path."""
     T, warmup = horizon_and_warmup(result)
     W = min(365, T - warmup)
-    daily = result.daily
-    after = daily[daily["day"] > warmup]
-    tail = daily.iloc[T - W:] if W > 0 else daily.iloc[0:0]
-    net, req = result.networks, result.requests
+
+    def col(name: str) -> np.ndarray:
+        return result.column("daily", name)
+
+    after = col("day") > warmup
+    n_after = int(np.count_nonzero(after))
+
+    def tail_sum(name: str) -> int:
+        return int(col(name)[T - W:].sum())
+
+    def after_sum(name: str) -> int:
+        return int(col(name)[after].sum())
+
     out: dict[str, float] = {
-        "persistence": float(tail["networks"].mean()) if W > 0 else NAN,
-        "supply": float(tail["servers_up"].mean()) if W > 0 else NAN,
+        "persistence": tail_sum("networks") / W if W > 0 else NAN,
+        "supply": tail_sum("servers_up") / W if W > 0 else NAN,
     }
     durations, events = lifetimes(result, warmup)
     if len(durations):
         curve = kaplan_meier(durations, events)
+        out["lifetime_rmst"] = curve.rmst(T - warmup)
+        out["lifetime_median"] = _or_nan(curve.median())
+    else:
+        out["lifetime_rmst"] = out["lifetime_median"] = NAN
+    ended, cause = result.column("networks", "ended"), result.column("networks", "cause")
+    present = (ended == -1) | (ended > warmup)  # networks operating after the warm-up
+    out["dismantled_share"] = _ratio(int(np.count_nonzero(cause[present] == CAUSE_ARREST)), int(np.count_nonzero(present)))
+    out["haven_share"] = _ratio(after_sum("servers_up_haven"), after_sum("servers_up"))
+    kind, created, resolved, outcome = (result.column("requests", c) for c in ("kind", "created", "resolved", "outcome"))
+    answered = ((kind == KIND_MLA) & (created > warmup)
+                & ((outcome == OUTCOME_EVIDENCE) | (outcome == OUTCOME_LOST) | (outcome == OUTCOME_REFUSED)))
+    out["mla_delay_median"] = float(np.median(resolved[answered] - created[answered])) if answered.any() else NAN
+    lost, obtained = after_sum("evidence_lost"), after_sum("evidence_obtained")
+    out["evidence_loss_share"] = _ratio(lost, obtained + lost)
+    out["arrests_per_year"] = float(tail_sum("arrests")) * 365.0 / W if W > 0 else NAN
+    out["case_success_share"] = _ratio(after_sum("arrests"), sum(after_sum(c) for c in CLOSINGS))
+    durations, events = time_to_arrest(result, warmup)
+    out["time_to_arrest_median"] = _or_nan(kaplan_meier(durations, events).median()) if len(durations) else NAN
+    # stage B: user units are thousands of users; the metrics are in millions
+    out["users_served"] = tail_sum("users_served") / W / USER_UNIT if W > 0 else NAN
+    markets = int(result.meta.get("markets", 0) or 0)
+    out["availability"] = tail_sum("markets_available") / W / markets if W > 0 and markets else NAN
+    out["users_migrated_per_year"] = (float(after_sum("migrated")) / USER_UNIT * 365.0 / n_after
+                                      if n_after else NAN)
+    evidence = (outcome == OUTCOME_EVIDENCE) & (resolved > warmup)
+    counts = np.bincount(kind[evidence], minlength=len(KIND_NAMES))
+    n_evidence = int(np.count_nonzero(evidence))
+    for name, count in zip(ROUTE_METRICS, counts):
+        out[name] = _ratio(count, n_evidence)
+    return out
+
+
+def compute_from_frames(result: RunResult) -> dict[str, float]:
+    """:func:`compute` on the DataFrames of the run (the reference the raw-array path is tested against)."""
+    daily, net, req = result.daily, result.networks, result.requests
+    T, warmup = len(daily), int(result.meta.get("warmup_days", 0) or 0)
+    W = min(365, T - warmup)
+    after = daily[daily["day"] > warmup]
+    tail = daily.iloc[T - W:] if W > 0 else daily.iloc[0:0]
+    out: dict[str, float] = {
+        "persistence": float(tail["networks"].mean()) if W > 0 else NAN,
+        "supply": float(tail["servers_up"].mean()) if W > 0 else NAN,
+    }
+    alive = net["born"] > warmup if warmup > 0 else np.ones(len(net), dtype=bool)
+    life = net[alive]
+    ended = life["cause"].to_numpy() != CAUSE_ALIVE
+    durations = np.where(ended, life["ended"].to_numpy(), T) - life["born"].to_numpy()
+    if len(durations):
+        curve = kaplan_meier(durations, ended.astype(np.int64))
         out["lifetime_rmst"] = curve.rmst(T - warmup)
         out["lifetime_median"] = _or_nan(curve.median())
     else:
@@ -90,9 +154,12 @@ def compute(result: RunResult) -> dict[str, float]:
                                         after["evidence_obtained"].sum() + after["evidence_lost"].sum())
     out["arrests_per_year"] = float(tail["arrests"].sum()) * 365.0 / W if W > 0 else NAN
     out["case_success_share"] = _ratio(after["arrests"].sum(), sum(after[c].sum() for c in CLOSINGS))
-    durations, events = time_to_arrest(result, warmup)
-    out["time_to_arrest_median"] = _or_nan(kaplan_meier(durations, events).median()) if len(durations) else NAN
-    # stage B: user units are thousands of users; the metrics are in millions
+    first = net[net["first_case"] > warmup] if warmup > 0 else net[net["first_case"] >= 0]
+    arrested = first["cause"].to_numpy() == CAUSE_ARREST
+    stop = np.where(first["cause"].to_numpy() == CAUSE_ALIVE, T, first["ended"].to_numpy())
+    durations = stop - first["first_case"].to_numpy()
+    out["time_to_arrest_median"] = (_or_nan(kaplan_meier(durations, arrested.astype(np.int64)).median())
+                                    if len(durations) else NAN)
     out["users_served"] = float(tail["users_served"].mean()) / USER_UNIT if W > 0 else NAN
     markets = int(result.meta.get("markets", 0) or 0)
     out["availability"] = float(tail["markets_available"].mean()) / markets if W > 0 and markets else NAN

@@ -19,7 +19,7 @@ from sim.agents import (ARREST, ARRESTING, CLOSED, QUIT, SEIZURE, TAKEDOWN, Case
                         PirateNetwork, Request, Server)
 from sim.outputs import (CAUSE_ARREST, CAUSE_QUIT, DAILY_COLUMNS, KIND_DOMESTIC, KIND_JIT, KIND_MLA, KIND_MONEY,
                          KIND_ORDER, KIND_VOLUNTARY, NETWORK_COLUMNS, OUTCOME_DROPPED, OUTCOME_EVIDENCE, OUTCOME_LOST,
-                         OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult, frame, run_meta)
+                         OUTCOME_REFUSED, REQUEST_COLUMNS, RunResult, run_meta)
 from sim.world import ACCEPT_BITS, FX_BITS, HEAT_LEVELS, HEAT_ONE, HOST_TRIES, K_TABLE, World, pick
 
 _KIND_COUNTER = {KIND_VOLUNTARY: "requests_voluntary", KIND_ORDER: "requests_order", KIND_JIT: "requests_jit",
@@ -583,17 +583,20 @@ class PiracyModel(mesa.Model):
     # ------------------------------------------------------------------ outputs
 
     def result(self) -> RunResult:
-        """The five tables (docs/ODD.md, Outputs) for the days run so far."""
+        """The five tables (docs/ODD.md, Outputs) for the days run so far, as raw int64 arrays like the compiled
+        engine's (DataFrames are built when a table is read as one)."""
         w = self.world
-        daily = self.datacollector.get_model_vars_dataframe()[list(DAILY_COLUMNS)].astype(np.int64).reset_index(drop=True)
-        by_country = frame(self.by_country_rows, ("day",) + w.country_ids)
-        networks = frame([[n.idx, n.predecessor, n.born, n.ended, n.cause, n.home, n.market, n.servers_created,
-                           n.takedowns, n.seizures, n.notices, n.cases, n.arrested_by, n.first_case, n.users_peak,
-                           n.blocked_day, n.cut_day] for n in self.networks], NETWORK_COLUMNS)
-        requests = frame([[r.id, r.case, r.server, r.lead, r.requested, r.kind, r.created, r.started, r.resolved,
-                           r.outcome] for r in self.requests], REQUEST_COLUMNS)
-        users = frame(self.users_rows, ("day",) + w.country_ids)
-        return RunResult(daily, by_country, networks, requests, users, meta=run_meta(w, self.seed, "mesa"))
+        countries = ("day",) + w.country_ids
+        daily = self.datacollector.get_model_vars_dataframe()[list(DAILY_COLUMNS)].to_numpy(dtype=np.int64)
+        networks = [[n.idx, n.predecessor, n.born, n.ended, n.cause, n.home, n.market, n.servers_created,
+                     n.takedowns, n.seizures, n.notices, n.cases, n.arrested_by, n.first_case, n.users_peak,
+                     n.blocked_day, n.cut_day] for n in self.networks]
+        requests = [[r.id, r.case, r.server, r.lead, r.requested, r.kind, r.created, r.started, r.resolved,
+                     r.outcome] for r in self.requests]
+        return RunResult.from_arrays({"daily": (daily, DAILY_COLUMNS),
+                                      "servers_by_country": (self.by_country_rows, countries),
+                                      "networks": (networks, NETWORK_COLUMNS), "requests": (requests, REQUEST_COLUMNS),
+                                      "users_by_market": (self.users_rows, countries)}, run_meta(w, self.seed, "mesa"))
 
 
 def run_mesa(world: World, seed: int | None = None, progress: Callable[[int], None] | None = None) -> RunResult:

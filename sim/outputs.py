@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,29 +52,99 @@ def frame(data: np.ndarray | list, columns: tuple[str, ...] | list[str]) -> pd.D
     return pd.DataFrame(arr, columns=list(columns), copy=False)
 
 
-@dataclass
-class RunResult:
-    """One run's outputs: five int64 tables and what identifies the run."""
+class _Table:
+    """A table attribute of :class:`RunResult`: the DataFrame, built from the raw array on first access."""
 
-    daily: pd.DataFrame
-    servers_by_country: pd.DataFrame   # columns: day, then one per country id (up servers at end of day)
-    networks: pd.DataFrame
-    requests: pd.DataFrame
-    users_by_market: pd.DataFrame = field(default_factory=pd.DataFrame)  # day, then user units served per country
-    meta: dict[str, Any] = field(default_factory=dict)  # scenario, digest, seed, engine, countries, havens
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: "RunResult | None", owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj.frame(self.name)
+
+    def __set__(self, obj: "RunResult", value: pd.DataFrame) -> None:
+        obj._frames[self.name] = value
+        obj._arrays.pop(self.name, None)  # the frame is now the table: an array beside it could go stale
+
+
+class RunResult:
+    """One run's outputs: five int64 tables and what identifies the run.
+
+    The engines hand over raw int64 arrays (:meth:`from_arrays`); each table becomes a DataFrame only when it is
+    read as one (``result.daily``...), so a caller that needs only metrics (a sweep keeping no tables) never
+    pays for DataFrames: :func:`sim.metrics.compute` reads columns with :meth:`column`, from the array or from
+    the DataFrame when one was built (and perhaps edited). Assigning a DataFrame to a table replaces it.
+    """
+
+    daily = _Table()
+    servers_by_country = _Table()   # columns: day, then one per country id (up servers at end of day)
+    networks = _Table()
+    requests = _Table()
+    users_by_market = _Table()      # day, then user units served per country
+
+    def __init__(self, daily: pd.DataFrame | None = None, servers_by_country: pd.DataFrame | None = None,
+                 networks: pd.DataFrame | None = None, requests: pd.DataFrame | None = None,
+                 users_by_market: pd.DataFrame | None = None, meta: dict[str, Any] | None = None) -> None:
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._arrays: dict[str, tuple[np.ndarray, tuple[str, ...]]] = {}
+        for name, df in zip(TABLES, (daily, servers_by_country, networks, requests, users_by_market)):
+            if df is not None:  # a table not given reads as an empty DataFrame
+                self._frames[name] = df
+        self.meta: dict[str, Any] = {} if meta is None else meta  # scenario, digest, seed, engine, countries, havens
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, tuple[Any, tuple[str, ...]]], meta: dict[str, Any]) -> "RunResult":
+        """A result holding raw tables: ``{name: (2-D int64 array of shape (rows, columns), column names)}`` for
+        each of ``TABLES``, in any memory order; DataFrames are built from them on first access."""
+        out = cls(meta=meta)
+        for name in TABLES:
+            data, columns = arrays[name]
+            arr = np.asarray(data, dtype=np.int64)
+            if arr.ndim != 2 or arr.shape[1] != len(columns):
+                arr = arr.reshape(-1, len(columns))
+            out._arrays[name] = (arr, tuple(columns))
+        return out
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """Table ``name`` as a DataFrame (built from the raw array once, then kept)."""
+        df = self._frames.get(name)
+        if df is None:
+            raw = self._arrays.pop(name, None)
+            df = self._frames[name] = pd.DataFrame() if raw is None else frame(*raw)
+        return df
+
+    def has_frame(self, name: str) -> bool:
+        """True when table ``name`` has been built as a DataFrame (or was given as one)."""
+        return name in self._frames
+
+    def column(self, table: str, name: str) -> np.ndarray:
+        """One column of a table as a 1-D int64 array, without building a DataFrame when there is none."""
+        raw = self._arrays.get(table)
+        if raw is not None:
+            arr, columns = raw
+            return arr[:, columns.index(name)]
+        return self.frame(table)[name].to_numpy()
+
+    def n_rows(self, table: str) -> int:
+        """Rows of a table."""
+        raw = self._arrays.get(table)
+        return raw[0].shape[0] if raw is not None else len(self.frame(table))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by name."""
         return {name: getattr(self, name) for name in TABLES}
 
-    def after_warmup(self) -> dict[str, pd.DataFrame]:
+    def after_warmup(self, names: tuple[str, ...] | list[str] | None = None) -> dict[str, pd.DataFrame]:
         """The tables as the metrics see them: days after the warm-up, the networks operating after it, and the
-        requests made after it (what a sweep keeps; everything when there is no warm-up)."""
+        requests made after it (what a sweep keeps; everything when there is no warm-up). ``names``: only these
+        tables (the others are not built)."""
         w = int(self.meta.get("warmup_days", 0) or 0)
+        tables = {name: self.frame(name) for name in (TABLES if names is None else names)}
         if w == 0:
-            return self.tables()
+            return tables
         out = {}
-        for name, df in self.tables().items():
+        for name, df in tables.items():
             if "day" in df.columns:
                 df = df[df["day"] > w]
             elif name == "networks":

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
-from sim.scenario import Delay, Scenario, load
+from sim.scenario import Delay, Scenario, load, trim_cache
 
 K_TABLE = 1000
 MAX_DELAY_DAYS = 10**7  # a delay table's cap: far past any horizon, and finite
@@ -158,18 +158,25 @@ class World:
         return "\n".join(lines)
 
 
-def delay_table(d: Delay, k: int = K_TABLE) -> np.ndarray:
-    """The K-entry table of a delay: ``min(MAX_DELAY_DAYS, max(1, round(Q((i + 0.5) / K))))`` with Q the lognormal
-    quantile. The cap keeps a long tail's top quantiles (which can overflow to infinity) finite; any delay that
-    long never comes within a run (horizons are at most 36,500 days)."""
-    if d.fixed:
-        return np.full(k, min(MAX_DELAY_DAYS, max(1, int(np.rint(d.median_days)))), dtype=np.int64)
-    mu = np.log(d.median_days)
-    sigma = (np.log(d.p90_days) - np.log(d.median_days)) / Z90
-    p = (np.arange(k, dtype=np.float64) + 0.5) / k
+_Z = ndtri((np.arange(K_TABLE, dtype=np.float64) + 0.5) / K_TABLE)  # the standard normal quantiles of every row
+
+
+def delay_rows(keys: list[tuple[float, float]]) -> np.ndarray:
+    """The K-entry tables of delays given as (median, p90) days, one row each, in one vectorised call:
+    ``min(MAX_DELAY_DAYS, max(1, round(Q((i + 0.5) / K))))`` with Q the lognormal quantile (every entry the median,
+    rounded, when p90 equals it). The cap keeps a long tail's top quantiles (which can overflow to infinity)
+    finite; a delay that long never comes within a run (horizons are at most 36,500 days)."""
+    m = np.array([k[0] for k in keys], dtype=np.float64).reshape(-1, 1)
+    q = np.array([k[1] for k in keys], dtype=np.float64).reshape(-1, 1)
+    sigma = np.where(q == m, 0.0, (np.log(q) - np.log(m)) / Z90)
     with np.errstate(over="ignore"):  # exp overflows to inf, which the cap turns into MAX_DELAY_DAYS
-        q = np.exp(mu + sigma * ndtri(p))
-    return np.clip(np.rint(q), 1, MAX_DELAY_DAYS).astype(np.int64)
+        rows = np.where(sigma == 0.0, m, np.exp(np.log(m) + sigma * _Z[None, :]))
+    return np.clip(np.rint(rows), 1, MAX_DELAY_DAYS).astype(np.int64)
+
+
+def delay_table(d: Delay) -> np.ndarray:
+    """The K-entry table of one delay (see :func:`delay_rows`)."""
+    return delay_rows([(d.median_days, d.p90_days)])[0]
 
 
 def cumulative(weights: np.ndarray) -> np.ndarray:
@@ -199,88 +206,179 @@ def pick(cum: np.ndarray, u: float) -> int:
     return bisect.bisect_right(cum, u)
 
 
-class _Tables:
-    """Deduplicated delay tables: equal distributions share one row."""
+_ROWS: dict[tuple[float, float], np.ndarray] = {}  # (median, p90) -> table row, shared by every world compiled here
+_ROWS_MAX = 4096  # ~32 MB at most; a sweep over a delay lever adds a few rows per design point
 
-    def __init__(self) -> None:
-        self.rows: list[np.ndarray] = []
-        self.index: dict[tuple[float, float], int] = {}
+
+class _Tables:
+    """Deduplicated delay tables: equal distributions share one row. Rows are computed when the world takes
+    them, the new ones in one vectorised call (:func:`delay_rows`), and kept for later worlds: most rows of a sweep's design points are the same."""
+
+    def __init__(self, keys: list[tuple[float, float]] | None = None,
+                 index: dict[tuple[float, float], int] | None = None) -> None:
+        self.keys: list[tuple[float, float]] = list(keys or [])
+        self.index: dict[tuple[float, float], int] = dict(index or {})
 
     def add(self, d: Delay) -> int:
-        key = (d.median_days, d.p90_days)
-        if key not in self.index:
-            self.index[key] = len(self.rows)
-            self.rows.append(delay_table(d))
-        return self.index[key]
+        return self.add_key((d.median_days, d.p90_days))
+
+    def add_key(self, key: tuple[float, float]) -> int:
+        i = self.index.get(key)
+        if i is None:
+            i = self.index[key] = len(self.keys)
+            self.keys.append(key)
+        return i
+
+    def scaled(self, d: Delay, factor: float) -> int:
+        """``add(d.scaled(factor))`` without making the Delay (compiling calls this for every country)."""
+        if factor == 1.0:
+            return self.add_key((d.median_days, d.p90_days))
+        return self.add_key((d.median_days * factor, d.p90_days * factor))
+
+    def matrix(self) -> np.ndarray:
+        """The (n_tables, K_TABLE) int64 matrix of every row added, in order of first addition."""
+        missing = [k for k in dict.fromkeys(self.keys) if k not in _ROWS]
+        if missing:
+            for k, row in zip(missing, delay_rows(missing)):
+                _ROWS[k] = row
+        out = np.stack([_ROWS[k] for k in self.keys]) if self.keys else np.zeros((0, K_TABLE), dtype=np.int64)
+        trim_cache(_ROWS, _ROWS_MAX)
+        return out
+
+
+class _Static:
+    """What a world takes from its countries, providers and blocs (and ``policy.join``) alone, before any other
+    lever: computed once and shared by every world whose scenario holds the very same parts. A sweep's design
+    points change a few fields (sim.scenario.with_overrides keeps every other part as it is), so their worlds
+    skip this work. Arrays here are never handed to a World without a copy."""
+
+    def __init__(self, sc: Scenario) -> None:
+        countries, providers = sc.countries, sc.providers
+        C = self.C = len(countries)
+        cidx = self.cidx = sc.country_index()
+        self.country_ids = tuple(c.id for c in countries)
+        self.provider_ids = tuple(p.id for p in providers)
+        self.provider_kinds = tuple(p.kind for p in providers)
+
+        def col(items: tuple, attr: str, dtype: type) -> np.ndarray:
+            return np.array([getattr(x, attr) for x in items], dtype=dtype)
+
+        self.crim, self.powers, self.prio = (col(countries, a, np.float64) for a in ("criminalises", "powers", "priority"))
+        self.extradites = col(countries, "extradites", np.float64)
+        self.extradites_nationals = col(countries, "extradites_nationals", np.int64)
+        self.prosecute = col(countries, "prosecutes_nationals", np.float64)
+        self.capacity = [c.capacity for c in countries]
+        self.mla_per_day = col(countries, "mla_per_day", np.int64)
+        self.retention = col(countries, "retention_days", np.int64)
+        self.demand = np.array([c.demand for c in countries])
+        self.origin = np.array([c.origin for c in countries])
+        self.blocks_sites = [c.blocks_sites for c in countries]
+        self.cuts_payments = [c.cuts_payments for c in countries]
+        self.mla_own = [c.mla for c in countries]
+        self.extradition_own = [c.extradition for c in countries]
+
+        # Bloc membership as a (B, C) matrix, then every pair matrix at once: shared[b, i, j] is true when i and
+        # j are both members of bloc b (blocs in file order, which breaks ties between equally fast channels).
+        bloc_list = self.bloc_list = list(sc.blocs.values())
+        member = np.zeros((len(bloc_list), C), dtype=bool)
+        bloc_pos = {name: b for b, name in enumerate(sc.blocs)}
+        for i, c in enumerate(countries):
+            for name in c.blocs:
+                member[bloc_pos[name], i] = True
+        for name, ids in sc.policy.join.items():
+            member[bloc_pos[name], list(range(C)) if "*" in ids else [cidx[x] for x in ids]] = True
+        shared = member[:, :, None] & member[:, None, :]
+
+        def any_shared(flag: str) -> np.ndarray:
+            has = np.array([bool(getattr(b, flag)) for b in bloc_list], dtype=bool)
+            return shared[has].any(axis=0) if has.any() else np.zeros((C, C), dtype=bool)
+
+        self.any_shared = {flag: any_shared(flag) for flag in ("preservation", "jit", "joint_action", "surrender_nationals")}
+        # per channel: the bloc delays, and for each pair the fastest shared bloc (the first of equal medians)
+        self.channels: dict[str, tuple[list[Delay | None], np.ndarray, np.ndarray]] = {}
+        for attr in ("mla", "surrender", "production_orders"):
+            delays = [getattr(b, attr) for b in bloc_list]
+            median = np.array([np.inf if d is None else d.median_days for d in delays])
+            candidate = np.where(shared, median[:, None, None], np.inf) if len(bloc_list) else np.full((1, C, C), np.inf)
+            self.channels[attr] = (delays, candidate.argmin(axis=0), np.isfinite(candidate.min(axis=0)))
+
+        self.provider_country = np.array([cidx[p.country] for p in providers], dtype=np.int64)
+        self.compliance = col(providers, "compliance", np.float64)
+        self.share = col(providers, "share", np.float64)
+        self.discloses = col(providers, "discloses", np.float64)
+        self.order_compliance = col(providers, "order_compliance", np.float64)
+        # the first delay tables of every world: court, notice, disclosure (the order compile_world adds them in)
+        tables = _Tables()
+        self.court_tab = np.array([tables.add(c.court) for c in countries], dtype=np.int64)
+        self.notice_tab = np.array([tables.add(p.notice) for p in providers], dtype=np.int64)
+        self.disclosure_tab = np.array([tables.add(p.disclosure) for p in providers], dtype=np.int64)
+        self.table_keys, self.table_index = tables.keys, tables.index
+
+
+_STATIC: dict[tuple[int, ...], tuple[tuple[Any, ...], _Static]] = {}
+
+
+def _static(sc: Scenario) -> _Static:
+    """The :class:`_Static` part of ``sc``, from the cache when its parts are the very objects seen before (the
+    cache holds them, so their ids cannot be reused while their entry lives)."""
+    parts = (sc.countries, sc.providers, sc.blocs, sc.policy.join)
+    key = tuple(id(x) for x in parts)
+    hit = _STATIC.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], parts)):
+        return hit[1]
+    st = _Static(sc)
+    _STATIC[key] = (parts, st)
+    trim_cache(_STATIC, 32)
+    return st
+
+
+def clear_caches() -> None:
+    """Forget the delay-table rows and the shared parts of worlds compiled so far (results never depend on them)."""
+    _ROWS.clear()
+    _STATIC.clear()
 
 
 def compile_world(sc: Scenario) -> World:
     """Compile a validated scenario into a :class:`World`, applying the policy levers."""
     pol, pir, enf = sc.policy, sc.pirates, sc.enforcement
-    countries, providers = sc.countries, sc.providers
-    C = len(countries)
-    cidx = sc.country_index()
-    tables = _Tables()
+    st = _static(sc)
+    C = st.C
+    tables = _Tables(st.table_keys, st.table_index)  # court, notice and disclosure tables first
     h = pol.harmonization
 
-    crim = np.array([c.criminalises for c in countries], dtype=np.float64)
-    powers = np.array([c.powers for c in countries], dtype=np.float64)
-    prio = np.array([c.priority for c in countries], dtype=np.float64)
-    crim, powers = crim + h * (1.0 - crim), powers + h * (1.0 - powers)
-    prio = np.maximum(prio, pol.priority_floor)
+    crim, powers = st.crim + h * (1.0 - st.crim), st.powers + h * (1.0 - st.powers)
+    prio = np.maximum(st.prio, pol.priority_floor)
     law = np.minimum(np.minimum(crim, powers), prio)
-
-    # Bloc membership as a (B, C) matrix, then every pair matrix at once: shared[b, i, j] is true when i and j
-    # are both members of bloc b (blocs in file order, which breaks ties between equally fast channels).
-    bloc_list = list(sc.blocs.values())
-    member = np.zeros((len(bloc_list), C), dtype=bool)
-    bloc_pos = {name: b for b, name in enumerate(sc.blocs)}
-    for i, c in enumerate(countries):
-        for name in c.blocs:
-            member[bloc_pos[name], i] = True
-    for name, ids in pol.join.items():
-        member[bloc_pos[name], list(range(C)) if "*" in ids else [cidx[x] for x in ids]] = True
-    shared = member[:, :, None] & member[:, None, :]
-
-    def any_shared(flag: str) -> np.ndarray:
-        has = np.array([bool(getattr(b, flag)) for b in bloc_list], dtype=bool)
-        return shared[has].any(axis=0) if has.any() else np.zeros((C, C), dtype=bool)
 
     def channel(attr: str, own: list[Delay] | None, speed: float) -> np.ndarray:
         """[lead, requested] delay table: the fastest shared bloc's ``attr`` (the first of equal medians),
         else the requested country's own (or -1 where ``own`` is None), scaled by ``speed``."""
-        delays = [getattr(b, attr) for b in bloc_list]
-        median = np.array([np.inf if d is None else d.median_days for d in delays])
-        candidate = np.where(shared, median[:, None, None], np.inf) if len(bloc_list) else np.full((1, C, C), np.inf)
-        best = candidate.argmin(axis=0)  # argmin returns the first of ties
-        found = np.isfinite(candidate.min(axis=0))
-        bloc_tab = np.array([-1 if d is None else tables.add(d.scaled(speed)) for d in delays] or [-1], dtype=np.int64)
+        delays, best, found = st.channels[attr]
+        bloc_tab = np.array([-1 if d is None else tables.scaled(d, speed) for d in delays] or [-1], dtype=np.int64)
         own_tab = np.full(C, -1, dtype=np.int64) if own is None else \
-            np.array([tables.add(d.scaled(speed)) for d in own], dtype=np.int64)
+            np.array([tables.scaled(d, speed) for d in own], dtype=np.int64)
         return np.where(found, bloc_tab[best], own_tab[None, :]).astype(np.int64)
 
-    court_tab = np.array([tables.add(c.court) for c in countries], dtype=np.int64)
-    notice_tab = np.array([tables.add(p.notice) for p in providers], dtype=np.int64)
-    disclosure_tab = np.array([tables.add(p.disclosure) for p in providers], dtype=np.int64)
-    mla_chan = channel("mla", [c.mla for c in countries], pol.mla_speed)
-    arrest_chan = channel("surrender", [c.extradition for c in countries], pol.surrender_speed)
+    court_tab, notice_tab, disclosure_tab = st.court_tab.copy(), st.notice_tab.copy(), st.disclosure_tab.copy()
+    mla_chan = channel("mla", st.mla_own, pol.mla_speed)
+    arrest_chan = channel("surrender", st.extradition_own, pol.surrender_speed)
     order_chan = channel("production_orders", None, 1.0)
     successor_tab = tables.add(pir.successor)
-    preserve = (any_shared("preservation") | pol.preservation_everywhere).astype(np.int64)
-    jit = any_shared("jit")
-    joint = (np.eye(C, dtype=bool) | any_shared("joint_action") | jit).astype(np.int64)
+    preserve = (st.any_shared["preservation"] | pol.preservation_everywhere).astype(np.int64)
+    jit = st.any_shared["jit"]
+    joint = (np.eye(C, dtype=bool) | st.any_shared["joint_action"] | jit).astype(np.int64)
     jit = jit.astype(np.int64)
-    surrender_nat = any_shared("surrender_nationals").astype(np.int64)
+    surrender_nat = st.any_shared["surrender_nationals"].astype(np.int64)
 
-    provider_country = np.array([cidx[p.country] for p in providers], dtype=np.int64)
-    compliance = np.array([p.compliance for p in providers], dtype=np.float64)
+    provider_country = st.provider_country.copy()
+    compliance = st.compliance.copy()
     risk = compliance + (1.0 - compliance) * law[provider_country]
-    share = np.array([p.share for p in providers], dtype=np.float64)
+    share = st.share
     # A provider with no market share is never chosen, even when alpha = 0 would make 0**0 = 1.
     host_w = np.where(share > 0, share ** pir.host_size_exponent, 0.0) * np.exp(-pir.risk_aversion * risk)
     Kc = pir.market_capacity
-    entry_q = np.array([pir.entry_per_day * max(0.0, 1.0 - a / Kc) / pir.entry_slots for a in range(Kc + 1)],
-                       dtype=np.float64)
+    # lambda0 * max(0, 1 - a / K) / S for a = 0..K, elementwise as Python would compute it (same roundings)
+    entry_q = pir.entry_per_day * np.maximum(0.0, 1.0 - np.arange(Kc + 1, dtype=np.float64) / Kc) / pir.entry_slots
     spn = pir.servers_per_network
     j, u = np.meshgrid(np.arange(spn + 1), np.arange(spn + 1), indexing="ij")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -288,7 +386,7 @@ def compile_world(sc: Scenario) -> World:
                           pir.successor_prob_joint)
 
     mk = sc.market
-    D = np.rint(np.array([c.demand for c in countries], dtype=np.float64) * USER_UNIT).astype(np.int64)
+    D = np.rint(st.demand.astype(np.float64) * USER_UNIT).astype(np.int64)
     D_total = max(1, int(D.sum()))
     if mk.entry == "demand":  # one chance per unserved count of every market: only demand entry reads it
         entry_dq_off = np.concatenate([[0], np.cumsum(D + 1)[:-1]]).astype(np.int64)
@@ -297,8 +395,8 @@ def compile_world(sc: Scenario) -> World:
     else:
         entry_dq_off, entry_dq = np.zeros(C, dtype=np.int64), np.zeros(1, dtype=np.float64)
     heat_shift = max(0, int(round(math.log2(pir.heat_half_life_days / math.log(2)))))
-    blocks = np.array([c.blocks_sites or pol.blocking_everywhere for c in countries], dtype=np.int64)
-    cuts = np.array([c.cuts_payments or pol.cutoff_everywhere for c in countries], dtype=np.int64)
+    blocks = np.array([b or pol.blocking_everywhere for b in st.blocks_sites], dtype=np.int64)
+    cuts = np.array([c or pol.cutoff_everywhere for c in st.cuts_payments], dtype=np.int64)
     host_wq = np.where(host_w > 0, np.maximum(1, np.rint(host_w / host_w.sum() * 2**WEIGHT_BITS)), 0).astype(np.int64)
     # Every table is added before the World takes its copy of the rows.
     migration_tab, block_tab, cutoff_tab = tables.add(mk.migration), tables.add(enf.block), tables.add(enf.cutoff)
@@ -309,10 +407,10 @@ def compile_world(sc: Scenario) -> World:
         seed=sc.seed,
         horizon=sc.horizon_days,
         warmup=sc.warmup_days,
-        country_ids=tuple(c.id for c in countries),
-        provider_ids=tuple(p.id for p in providers),
-        provider_kinds=tuple(p.kind for p in providers),
-        delays=np.vstack(tables.rows),
+        country_ids=st.country_ids,
+        provider_ids=st.provider_ids,
+        provider_kinds=st.provider_kinds,
+        delays=tables.matrix(),
         court_tab=court_tab,
         notice_tab=notice_tab,
         mla_chan=mla_chan,
@@ -323,24 +421,24 @@ def compile_world(sc: Scenario) -> World:
         open_prob=np.minimum(crim, prio),
         grant_prob=np.minimum(crim, powers),
         seize_prob=np.minimum(powers, prio),
-        extradite_prob=np.array([c.extradites for c in countries], dtype=np.float64) * crim,
-        extradites_nationals=np.array([c.extradites_nationals for c in countries], dtype=np.int64),
-        prosecute_prob=np.array([c.prosecutes_nationals for c in countries], dtype=np.float64),
+        extradite_prob=st.extradites * crim,
+        extradites_nationals=st.extradites_nationals.copy(),
+        prosecute_prob=st.prosecute.copy(),
         haven=(law < enf.haven_law_below).astype(np.int64),
-        capacity=np.array([int(np.rint(c.capacity * pol.capacity_scale)) for c in countries], dtype=np.int64),
-        mla_per_day=np.array([c.mla_per_day for c in countries], dtype=np.int64),
-        retention=np.array([c.retention_days for c in countries], dtype=np.int64),
+        capacity=np.array([int(np.rint(c * pol.capacity_scale)) for c in st.capacity], dtype=np.int64),
+        mla_per_day=st.mla_per_day.copy(),
+        retention=st.retention.copy(),
         preserve=preserve,
         joint=joint,
         jit=jit,
         surrender_nat=surrender_nat,
-        home_cum=cumulative(np.array([c.origin for c in countries])),
-        market_cum=cumulative(np.array([c.demand for c in countries])),
+        home_cum=cumulative(st.origin),
+        market_cum=cumulative(st.demand),
         provider_country=provider_country,
         compliance=compliance,
-        discloses=np.array([p.discloses for p in providers], dtype=np.float64),
+        discloses=st.discloses.copy(),
         disclosure_tab=disclosure_tab,
-        order_compliance=np.array([p.order_compliance for p in providers], dtype=np.float64),
+        order_compliance=st.order_compliance.copy(),
         host_cum=cumulative(host_w),
         initial_networks=pir.initial_networks,
         entry_slots=pir.entry_slots,

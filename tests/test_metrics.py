@@ -101,3 +101,65 @@ def test_warmup_days_are_excluded_from_every_metric():
     warm = compute(res)
     assert warm["persistence"] == 0.0 and warm["supply"] == 0.0 and warm["arrests_per_year"] == 0.0
     assert math.isnan(warm["lifetime_median"]) and math.isnan(warm["dismantled_share"])
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all((math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a)
+
+
+@pytest.mark.parametrize("scenario, overrides", [
+    ("baseline.yaml", [("horizon_days", 1095), ("warmup_days", 365)]),
+    ("baseline.yaml", [("horizon_days", 800), ("warmup_days", 0)]),
+    ("follow_the_money.yaml", [("horizon_days", 900), ("warmup_days", 300)]),
+    ("adaptive_havens.yaml", [("horizon_days", 700), ("warmup_days", 200), ("market.entry", "demand")]),
+    ("blocking_orders.yaml", [("horizon_days", 700), ("warmup_days", 100)]),
+    ("tiny.yaml", []),
+])
+def test_metrics_from_raw_arrays_equal_the_dataframe_path(scenario, overrides):
+    """A run's result holds the engine's raw arrays; compute() reads them without building DataFrames, and
+    gives exactly (not approximately) the numbers compute_from_frames() gives on the DataFrames."""
+    from sim.engines import run
+    from sim.metrics import compute_from_frames
+    from sim.outputs import TABLES
+    from sim.scenario import load
+    from sim.world import compile_world
+    from tests.conftest import SCENARIOS
+
+    world = compile_world(load(SCENARIOS / scenario, overrides))
+    for seed in (1, 7, 2**63 + 5):
+        res = run(world, seed, "fast")
+        fast = compute(res)
+        assert not any(res.has_frame(t) for t in TABLES), "metrics alone must not build DataFrames"
+        assert _same(fast, compute_from_frames(res))
+        assert _same(compute(res), fast)  # now from the DataFrames the reference built
+    if scenario == "tiny.yaml":  # the Mesa engine hands over the same kind of result
+        mesa = run(world, 3, "mesa")
+        assert not mesa.has_frame("daily") and _same(compute(mesa), compute_from_frames(run(world, 3, "fast")))
+
+
+def test_metrics_follow_an_edited_table():
+    """Assigning or editing a table's DataFrame is what the metrics then read (the raw array is dropped)."""
+    from sim.engines import run
+    from sim.world import load_world
+    from tests.conftest import SCENARIOS
+
+    res = run(load_world(SCENARIOS / "tiny.yaml"), 2, "fast")
+    before = compute(res)
+    res.daily["networks"] = res.daily["networks"] * 2
+    after = compute(res)
+    assert after["persistence"] == pytest.approx(2 * before["persistence"])
+    res.requests = res.requests.iloc[0:0]
+    assert math.isnan(compute(res)["mla_delay_median"])
+
+
+def test_after_warmup_builds_only_the_tables_asked_for():
+    from sim.engines import run
+    from sim.scenario import load
+    from sim.world import compile_world
+    from tests.conftest import SCENARIOS
+
+    res = run(compile_world(load(SCENARIOS / "tiny.yaml", [("warmup_days", 10)])), 1, "fast")
+    kept = res.after_warmup(["daily"])
+    assert list(kept) == ["daily"] and (kept["daily"]["day"] > 10).all()
+    assert res.has_frame("daily") and not res.has_frame("networks") and not res.has_frame("requests")
+    assert set(res.after_warmup()) == {"daily", "servers_by_country", "networks", "requests", "users_by_market"}

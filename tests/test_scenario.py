@@ -161,3 +161,79 @@ def test_format_doc_matches_schema():
     from sim.scenario import format_doc
 
     assert (ROOT / "docs" / "scenario-format.md").read_text() == format_doc()
+
+
+# Overrides on a validated scenario (what a sweep's design point does): the fast path of with_overrides must give
+# the very scenario, digest and one-line error that full validation of the overridden raw form gives.
+OVERRIDE_CASES = [
+    [("policy.mla_speed", 0.5)], [("policy.mla_speed", 0)], [("policy.mla_speed", -1.0)], [("policy.mla_speed", "x")],
+    [("policy.capacity_scale", float("nan"))], [("policy.blocking_everywhere", 1)],
+    [("countries.NLD.capacity", 8.0)], [("countries.NLD.capacity", 8.5)], [("countries.NLD.capacity", -1)],
+    [("countries.NLD.law", 0.2)], [("countries.NLD.criminalises", None)], [("countries.XXX.capacity", 1)],
+    [("countries.NLD", 1)], [("countries.NLD.blocs", ["nope"])], [("countries.NLD.demand", 0.0)],
+    [("providers.us-cloud.compliance", 1.5)], [("providers.us-cloud.country", "ZZZ")],
+    [("providers.us-cloud.notice", {"median_days": 1, "p90_days": 3, "x": 1})],
+    [("blocs.eu.mla", {"median_days": 10, "p90_days": 20})], [("blocs.eu.mla", {"median_days": 30, "p90_days": 20})],
+    [("blocs.eu.mla.median_days", 10)], [("blocs.eu.preservation", False)], [("blocs.new.jit", True)],
+    [("policy.join.eu", ["GBR"])], [("policy.join.eu", ["ZZZ"])], [("policy", {"mla_speed": 0.5})],
+    [("pirates.entry_per_day", 100.0)], [("warmup_days", 20000)], [("horizon_days", 2000), ("warmup_days", 100)],
+    [("market.entry", "bogus")], [("pirates.bogus", 1)], [("world", "x.csv")], [("policy..x", 1)],
+    [("seed", 2**64)], [("policy.mla_speed", 0.5), ("policy.mla_speed", -0.7)],
+]
+
+
+@pytest.mark.parametrize("items", OVERRIDE_CASES, ids=lambda items: ",".join(f"{p}={v!r}" for p, v in items))
+def test_with_overrides_equals_full_validation(items):
+    import numpy as np
+
+    from sim.scenario import from_dict, with_overrides
+
+    base = load(SCENARIOS / "baseline.yaml")
+
+    def outcome(make):
+        try:
+            sc = make()
+        except ScenarioError as exc:
+            return None, str(exc)
+        return sc, None
+
+    full, full_error = outcome(lambda: from_dict(base.to_raw(), "point", overrides=items))
+    fast, fast_error = outcome(lambda: with_overrides(base, items, "point"))
+    assert fast_error == full_error
+    if full_error is not None:
+        assert "\n" not in full_error and full_error.startswith("point: ")
+    else:
+        assert fast == full and fast.digest() == full.digest()
+        # numpy scalars from samplers are plain numbers afterwards, as after full validation
+        assert with_overrides(base, [(p, np.float64(v)) if isinstance(v, float) else (p, v) for p, v in items],
+                              "point") == full
+
+
+def test_digest_is_the_canonical_json_of_the_raw_form():
+    import hashlib
+    import json
+
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        sc = load(path)
+        text = json.dumps(sc.to_raw(), sort_keys=True, separators=(",", ":"))
+        assert sc.digest() == hashlib.sha256(text.encode()).hexdigest(), path.name
+        assert pickle.loads(pickle.dumps(sc)).digest() == sc.digest()
+
+
+def test_world_csv_edit_is_seen(tmp_path):
+    # parsed world files are cached by path, modification time and size: an edit must be read again
+    import shutil
+
+    shutil.copytree(SCENARIOS, tmp_path / "s")
+    first = load(tmp_path / "s" / "baseline.yaml")
+    csv_path = tmp_path / "s" / "data" / "countries.csv"
+    import csv
+
+    with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    col = rows[0].index("capacity")
+    rows[1][col] = str(int(float(rows[1][col])) + 7)
+    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    second = load(tmp_path / "s" / "baseline.yaml")
+    assert second.countries[0].capacity == first.countries[0].capacity + 7

@@ -201,3 +201,28 @@ def test_delay_table_of_a_very_long_tail_is_capped_not_overflowed():
     assert tab.min() >= 1 and tab.max() == MAX_DELAY_DAYS
     assert (np.diff(tab) >= 0).all()
     assert tab[500] == 3
+
+
+def test_worlds_sharing_parts_are_independent_and_identical_to_fresh_ones():
+    """compile_world shares what a world takes from countries, providers and blocs alone between scenarios that
+    hold the very same parts (a sweep's design points): each world must still equal one compiled from a fresh
+    copy of its scenario, and own its arrays (editing one world cannot change another)."""
+    import pickle
+
+    from sim.scenario import load, with_overrides
+    from tests.conftest import SCENARIOS
+
+    base = load(SCENARIOS / "baseline.yaml")
+    points = [with_overrides(base, [("policy.mla_speed", s), ("policy.harmonization", h)])
+              for s, h in ((0.5, 0.0), (2.0, 0.7), (1.0, 1.0))]
+    worlds = [compile_world(p) for p in points]
+    for p, w in zip(points, worlds):
+        fresh = compile_world(pickle.loads(pickle.dumps(p)))  # other objects: nothing shared
+        for name, value in w.arrays().items():
+            other = getattr(fresh, name)
+            assert (np.array_equal(value, other) and value.dtype == other.dtype) if isinstance(value, np.ndarray) \
+                else value == other, name
+    arrays = [w.arrays() for w in worlds]
+    for name, value in arrays[0].items():
+        if isinstance(value, np.ndarray):
+            assert not any(np.shares_memory(value, a[name]) for a in arrays[1:]), name

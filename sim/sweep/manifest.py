@@ -87,7 +87,10 @@ def build(exp: Experiment, engine: str, executor: str, workers: int, started: st
 def write(path: Path, manifest: dict[str, Any]) -> None:
     """Write the manifest (atomically)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    # one top-level key per line, each value compact: json.dumps(indent=...) runs the pure-Python encoder, which
+    # took ~40 ms per write for a sweep of 1,000 distinct points (the design points and seeds are listed)
+    lines = [f"  {json.dumps(str(k))}: {json.dumps(v, default=str)}" for k, v in manifest.items()]
+    tmp.write_text("{\n" + ",\n".join(lines) + "\n}\n")
     tmp.replace(path)
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from sim import api, engines, metrics
 from sim.outputs import RunResult
 from sim.procs import LOCK_NAME, FolderLock, LockError, worker_init
-from sim.scenario import from_dict
+from sim.scenario import Scenario, from_dict
 from sim.sweep import manifest as mf
 from sim.sweep.design import SCENARIO_FACTOR, Experiment
 from sim.sweep.store import Store, StoreError, file_digest, frame_digest, read_runs
@@ -56,7 +56,7 @@ class Task:
 
     task_id: int
     items: tuple[PointRuns, ...]
-    bases: dict[str, dict[str, Any]]    # resolved raw scenarios the items start from
+    bases: dict[str, Scenario]          # validated scenarios the items start from (digest computed, kept)
     engine: str
     metrics: tuple[str, ...]
     keep: tuple[str, ...]
@@ -77,18 +77,21 @@ def _row(item: PointRuns, replicate: int, seed: int) -> dict[str, Any]:
     return {"point": item.point, "replicate": replicate, "seed": np.uint64(seed), **item.label}
 
 
-def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
+def run_task(task: Task, run_fn: RunFn = default_run, bases: dict[str, Scenario] | None = None) -> dict[str, Any]:
     """Execute one task (in a worker): compile each point's world once, run its replicates, catch per-run errors.
 
-    Returns rows for the runs table and, for each kept table, the per-run tables with point and replicate.
+    ``bases`` replaces ``task.bases`` (a Dask sweep scatters the base scenarios to the workers once and sends
+    tasks without them). Returns rows for the runs table and, for each kept table, the per-run tables with point
+    and replicate.
     """
+    bases = task.bases if bases is None else bases
     rows: list[dict[str, Any]] = []
     kept: dict[str, list[pd.DataFrame]] = {t: [] for t in task.keep}
     for item in task.items:
         try:
-            # the public world cache (sim.api.world): a point's world is validated and compiled once per worker
-            # process (tens of ms for the baseline), not once per task
-            world, world_error = api.world(task.bases[item.base], item.values), ""
+            # the public world cache (sim.api.world): a point's world is made once per worker process; a new
+            # point validates only its overridden fields (sim.scenario.with_overrides) and compiles in ~1 ms
+            world, world_error = api.world(bases[item.base], item.values), ""
         except Exception as exc:  # noqa: BLE001 - recorded, not raised: the sweep goes on
             world, world_error = None, f"{type(exc).__name__}: {exc}"
         for replicate, seed in item.runs:
@@ -100,7 +103,8 @@ def run_task(task: Task, run_fn: RunFn = default_run) -> dict[str, Any]:
                 values = metrics.compute(result)
                 row.update(status="ok", error="")
                 row.update({m: np.nan if values[m] is None else float(values[m]) for m in task.metrics})
-                tables = result.after_warmup() if task.keep else {}
+                # DataFrames only for the tables kept: the metrics read the engine's raw arrays
+                tables = result.after_warmup(task.keep) if task.keep else {}
                 for table in task.keep:
                     df = tables[table].copy()
                     df.insert(0, "replicate", replicate)
@@ -148,6 +152,7 @@ class _Executors:
         self.spec = spec
         self.closers: list[Callable[[], None]] = []
         self.pool: ProcessPoolExecutor | None = None
+        self.client: Any = None  # the Dask client, for scattering shared data
         self.workers = 1
 
     def __enter__(self) -> Executor:
@@ -177,7 +182,13 @@ class _Executors:
                 # work 10-20%: our own local cluster starts its workers without it.
                 environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
                            if k != "MALLOC_TRIM_THRESHOLD_"}
-                with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+                settings: dict[str, Any] = {"distributed.nanny.pre-spawn-environ": environ}
+                if _forkserver_ready():
+                    # Workers forked from a server that has imported the package start in a fraction of a second;
+                    # spawned ones import it each (~1-2 s of a short sweep). The server starts from this
+                    # process's environment, which holds no MALLOC_TRIM_THRESHOLD_ either.
+                    settings["distributed.worker.multiprocessing-method"] = "forkserver"
+                with dask.config.set(settings):
                     cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                            dashboard_address=None)
                 client = Client(cluster)
@@ -187,6 +198,7 @@ class _Executors:
 
                 client.register_plugin(ParentWatch())
             self.closers.insert(0, client.close)
+            self.client = client
             return client.get_executor(pure=False)  # pure=False: a retried task is a new task, not a cached failure
         raise ValueError(f"unknown executor {spec.kind!r}")
 
@@ -220,6 +232,31 @@ class _Executors:
                 pass
 
 
+# What a worker forked from the multiprocessing fork server needs already imported (with Dask's own list).
+FORKSERVER_PRELOAD = ("sim.sweep.runner", "sim.sweep.daskwatch", "sim.model", "cyext.engine", "pyarrow")
+
+
+def _forkserver_ready() -> bool:
+    """Make the fork server (if this platform has one) preload the package for Dask's worker processes.
+
+    Dask sets the server's preload list on first use; we add ours after it, before the server starts (the first
+    local cluster of this process starts it; later clusters fork from the same server)."""
+    import multiprocessing.forkserver as forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    from distributed.utils import get_mp_context
+
+    import dask
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        ctx = get_mp_context()  # Dask's preload list (distributed, numpy, pandas...)
+    server = getattr(forkserver, "_forkserver", None)
+    preload = list(getattr(server, "_preload_modules", []) or [])
+    ctx.set_forkserver_preload(preload + [m for m in FORKSERVER_PRELOAD if m not in preload])
+    return True
+
+
 def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
                target_seconds: float = 0.5) -> int:
     """Runs per task: enough to last ``target_seconds`` (timed on one run), yet at least ~4 tasks per worker."""
@@ -235,23 +272,26 @@ def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pendin
     return int(max(1, min(by_time, by_balance)))
 
 
-def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, workers: int = 1) -> Iterator[Task]:
+def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, workers: int = 1,
+               smallest: int = 1) -> Iterator[Task]:
     """Group pending (point, replicate) runs, in order, into tasks of up to ``size`` runs (spanning points as
     needed). Guided sizes: a task takes at most 1/(2 x workers) of the runs still to assign, so the last tasks are
-    small and no worker idles long at the end."""
-    raws: dict[str, dict[str, Any]] = {}
+    small and no worker idles long at the end; but at least ``smallest`` runs, so the tail is not dozens of
+    one-run tasks whose scheduling costs more than the runs."""
+    raws: dict[str, Scenario] = {}
 
     def item(p: int, reps: list[int]) -> PointRuns:
         key = str(exp.points[p].get(SCENARIO_FACTOR, ""))
         if key not in raws:
-            raws[key] = exp.scenario_raw(p)
+            raws[key] = exp.scenario_of(p)
+            raws[key].digest()  # computed once here and kept: it travels with the scenario to the workers
         values = {k: v for k, v in exp.points[p].items() if k != SCENARIO_FACTOR}
         return PointRuns(p, key, values, dict(exp.points[p]), tuple((r, exp.seed_of(p, r)) for r in reps))
 
     todo = sorted(todo)
     start, tid = 0, 0
     while start < len(todo):
-        take = max(1, min(size, math.ceil((len(todo) - start) / (2 * max(1, workers)))))
+        take = max(1, min(size, max(smallest, math.ceil((len(todo) - start) / (2 * max(1, workers))))))
         chunk = todo[start:start + take]
         start += take
         by_point: dict[int, list[int]] = {}
@@ -275,7 +315,9 @@ def _describe_base(exp: Experiment, out: Path) -> None:
 
     import yaml
 
-    (out / "scenario.yaml").write_text(yaml.safe_dump(exp.base.to_raw(), sort_keys=False, allow_unicode=True))
+    # libyaml's emitter when PyYAML has it: the same text, ~20x faster than the pure-Python one (~0.15 s)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    (out / "scenario.yaml").write_text(yaml.dump(exp.base.to_raw(), Dumper=dumper, sort_keys=False, allow_unicode=True))
 
     def havens(p: int | None) -> list[str]:
         if p is None:
@@ -379,11 +421,27 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
             on_total(len(todo))
         if todo:
             size = batch_size(exp, engine, run_fn, ctx.workers, len(todo))
-            queue = list(make_tasks(exp, todo, size, engine, ctx.workers))
+            # the smallest tasks last ~1/8 of the largest (~60 ms): a tail that balances, without per-task costs
+            queue = list(make_tasks(exp, todo, size, engine, ctx.workers, smallest=max(1, size // 8)))
             next_id = len(queue)
             queue.reverse()  # pop() from the end: tasks go out in ascending order
             limit = max(2, 2 * ctx.workers)
             in_flight: dict[Future, Task] = {}
+            shared: Any = None
+            if ctx.client is not None:
+                # the base scenarios (~40 kB each, pickled) go to every worker once, not with every task
+                bases = {key: sc for task in queue for key, sc in task.bases.items()}
+                try:
+                    # one object in a list: a dict would make its keys Dask keys, and "" (no scenario factor) is none
+                    [shared] = ctx.client.scatter([bases], broadcast=True, hash=False)
+                except Exception:  # noqa: BLE001 - no workers yet, or a scheduler that refuses: send bases with tasks
+                    shared = None
+
+            def submit(task: Task) -> Future:
+                # queued tasks keep their bases: a retry after lost scattered data sends them along again
+                if shared is not None:
+                    return executor.submit(run_task, replace(task, bases={}), run_fn, shared)
+                return executor.submit(run_task, task, run_fn)
 
             def fresh_pool() -> Executor:
                 # A worker died (killed, out of memory): the pool accepts no more work and every task in it is
@@ -398,7 +456,7 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
                 while queue and len(in_flight) < limit:
                     task = queue.pop()
                     try:
-                        in_flight[executor.submit(run_task, task, run_fn)] = task
+                        in_flight[submit(task)] = task
                     except BrokenExecutor:  # the pool broke since the last wait
                         queue.append(task)
                         executor = fresh_pool()
@@ -413,6 +471,7 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
                         result = fut.result()
                     except Exception as exc:  # the task itself died (worker lost, unpicklable...): retry whole
                         broken = broken or isinstance(exc, BrokenExecutor)
+                        shared = None  # perhaps the scattered bases were lost with workers: send them with tasks
                         if task.attempt < retries:
                             queue.append(replace(task, attempt=task.attempt + 1))
                             continue
