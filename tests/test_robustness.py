@@ -263,3 +263,15 @@ def test_robustness_of_a_sweep_without_uncertainty_is_one_line(tmp_path, capsys)
     run_sweep(exp, tmp_path / "h", ExecutorSpec("serial"), "fast")
     code, err = _main(capsys, "robustness", str(tmp_path / "h"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "no uncertainty block" in err
+
+
+def test_every_prior_has_its_row_in_sources_csv():
+    import csv
+
+    with (ROOT / "scenarios" / "data" / "sources.csv").open() as fh:
+        sources = {r["column"]: r for r in csv.DictReader(fh)}
+    for p in uncertainty.PRIORS:
+        row = sources[f"prior:{p.path}"]
+        assert row["source"] == p.source and row["solidity"] == p.solidity
+        if p.dist != "choice":
+            assert f"{p.low:g} to {p.high:g}" in row["rule"]
