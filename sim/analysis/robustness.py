@@ -353,7 +353,7 @@ def _fig_effects(sw: Sweep, table: pd.DataFrame, metric: str):
     for y, (_, row) in zip(pos, table.iterrows()):
         ax.plot([row["relative_low"], row["relative_high"]], [y, y], color="black", lw=2)
         ax.plot(row["relative_mean"], y, "o", color="black")
-        ax.text(ax.get_xlim()[1] if False else 1.01, y, f"beats in {row['share_beats']:.0%}", transform=ax.get_yaxis_transform(),
+        ax.text(1.01, y, f"beats in {row['share_beats']:.0%}", transform=ax.get_yaxis_transform(),
                 va="center", fontsize=8)
     ax.axvline(0, color="grey", lw=1, ls="--")
     ax.set_yticks(pos, order)
@@ -372,11 +372,11 @@ def _fig_ranks(table: pd.DataFrame, metric: str):
     a1.errorbar(table["rank"], pos, xerr=[table["rank"] - table["rank_low"], table["rank_high"] - table["rank"]],
                 fmt="o", color="black", capsize=3)
     a1.set_yticks(pos, table["policy"])
-    a1.set_xlabel("rank by mean effect (1 = best; 95% bootstrap interval)")
+    a1.set_xlabel(f"rank by mean effect among {len(table) + 1} options\n(1 = best; 95% bootstrap interval)")
     a1.invert_xaxis()
     a2.barh(pos, table["regret_mean"], xerr=[table["regret_mean"] - table["regret_low"],
                                              table["regret_high"] - table["regret_mean"]], color="#9ab", capsize=3)
-    a2.set_xlabel(f"mean regret ({UNITS.get(metric, metric)} above the best option in each future)")
+    a2.set_xlabel(f"mean regret: {UNITS.get(metric, metric)} above\nthe best option in the same future (95% interval)")
     fig.suptitle(f"{metric}: ranking and regret across futures")
     fig.tight_layout()
     return fig
