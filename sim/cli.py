@@ -352,13 +352,13 @@ def _robustness(args: argparse.Namespace) -> int:
     from sim.analysis.robustness import RobustnessError, write_report
     from sim.uncertainty import DrawsError
 
-    for folder in [args.folder, args.sobol, *[f for _, f in args.horizon]]:
+    for folder in [args.folder, args.sobol, *[f for _, f in args.horizon], *args.part]:
         if folder is not None and not Path(folder).is_dir():
             raise UserError(f"{folder}: not a folder (expected a finished sweep folder)")
     command = "piracysim robustness " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
     try:
         path = write_report(args.folder, args.out, args.sobol, dict(args.horizon) or None, n_boot=args.boot,
-                            command=command)
+                            command=command, parts=args.part or None)
     except (RobustnessError, DrawsError) as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
@@ -472,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a finished sweep of the same experiment measured YEARS after the warm-up (repeatable)")
     p.add_argument("--out", default=None, metavar="DIR", help="where to write (default: DIR/robustness)")
     p.add_argument("--boot", type=_positive, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--part", action="append", default=[], metavar="DIR",
+                   help="another sweep on the same draws and seeds whose (policy, draw) results DIR lacks (repeatable); "
+                        "DIR and the parts may be unfinished: only futures with every policy are used")
     p.set_defaults(func=_robustness)
 
     p = sub.add_parser("plot", help="single figures of a run or sweep folder (PNG and SVG)")

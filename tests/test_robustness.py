@@ -275,3 +275,25 @@ def test_every_prior_has_its_row_in_sources_csv():
         assert row["source"] == p.source and row["solidity"] == p.solidity
         if p.dist != "choice":
             assert f"{p.low:g} to {p.high:g}" in row["rule"]
+
+
+def test_pooled_sweeps_keep_only_futures_with_every_policy():
+    params = pd.DataFrame({"x": [0.1, 0.2, 0.3]}, index=pd.Index([0, 1, 2], name="draw"))
+    weights = pd.Series(1 / 3, index=params.index)
+
+    class Exp:
+        seed, replicates = 7, 1
+
+    def sweep(rows, policies, par=params):
+        fut = pd.DataFrame(rows, columns=["draw", "policy", "persistence"])
+        return rb.Sweep("f", Exp(), fut, policies, policies[0], par, weights.loc[par.index])
+
+    main = sweep([(0, "ref", 10.0), (1, "ref", 11.0), (2, "ref", 12.0), (0, "A", 9.0)], ["ref", "A", "B"])
+    part = sweep([(0, "B", 8.0), (1, "A", 12.0), (1, "B", 10.0), (2, "B", 13.0), (0, "A", 99.0)], ["A", "B"])
+    pooled = rb.pool(main, [part])
+    assert sorted(set(pooled.futures["draw"])) == [0, 1]  # draw 2 lacks A
+    # the main sweep's result wins where both have one
+    assert pooled.futures.set_index(["draw", "policy"]).loc[(0, "A"), "persistence"] == 9.0
+    other = sweep([(0, "B", 8.0)], ["A", "B"], par=params.assign(x=[0.5, 0.2, 0.3]))
+    with pytest.raises(rb.RobustnessError, match="draws differ"):
+        rb.pool(main, [other])

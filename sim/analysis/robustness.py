@@ -38,7 +38,7 @@ class RobustnessError(Exception):
 
 
 def futures_table(runs: pd.DataFrame, policy_of: dict[int, str], draw_of: dict[int, int],
-                  metrics: list[str]) -> pd.DataFrame:
+                  metrics: list[str], complete: bool = True) -> pd.DataFrame:
     """Replicate means per (policy, draw): one row per future and policy, the metrics as columns.
 
     A future in which some policy has no successful run is dropped for every policy, so every comparison is
@@ -47,7 +47,11 @@ def futures_table(runs: pd.DataFrame, policy_of: dict[int, str], draw_of: dict[i
     ok["policy"] = ok["point"].map(policy_of)
     ok["draw"] = ok["point"].map(draw_of)
     means = ok.groupby(["draw", "policy"], sort=True)[metrics].mean().reset_index()
-    n_pol = len(set(policy_of.values()))
+    return only_complete(means, len(set(policy_of.values()))) if complete else means
+
+
+def only_complete(means: pd.DataFrame, n_pol: int) -> pd.DataFrame:
+    """The futures (draws) in which every one of ``n_pol`` policies has a result."""
     complete = means.groupby("draw")["policy"].nunique()
     keep = complete[complete == n_pol].index
     return means[means["draw"].isin(keep)].reset_index(drop=True)
@@ -246,9 +250,10 @@ def _label(level: Any) -> str:
     return Path(str(level)).stem
 
 
-def load_sweep(folder: str | Path, experiment: str | Path | None = None) -> Sweep:
+def load_sweep(folder: str | Path, experiment: str | Path | None = None, partial: bool = False) -> Sweep:
     """Read a finished sweep of an experiment with ``uncertainty`` (the experiment file from its manifest
-    unless given), mapping every point to its policy and draw."""
+    unless given), mapping every point to its policy and draw. ``partial``: also an unfinished sweep (its
+    shards as they are), keeping every (policy, draw) with a result, complete or not (see :func:`pool`)."""
     from sim.sweep.design import SCENARIO_FACTOR, load_experiment
     from sim.sweep.store import read_runs
     from sim.uncertainty import load_draws
@@ -258,18 +263,23 @@ def load_sweep(folder: str | Path, experiment: str | Path | None = None) -> Swee
     if not man_path.is_file():
         raise RobustnessError(f"{folder}: not a sweep folder (no manifest.json)")
     man = json.loads(man_path.read_text())
-    if man.get("status") not in ("complete", "finished"):
+    if man.get("status") not in ("complete", "finished") and not partial:
         raise RobustnessError(f"{folder}: the sweep has not finished (status {man.get('status')!r}); run it with --resume")
     exp = load_experiment(experiment or man["experiment_file"], None if man["size"] == "default" else man["size"])
     if exp.digest() != man["experiment_digest"]:
         raise RobustnessError(f"{folder}: its experiment file changed since the sweep ran ({exp.source})")
     if exp.uncertainty is None:
         raise RobustnessError(f"{folder}: the experiment {exp.source} has no uncertainty block")
-    runs = read_runs(folder)
+    if partial:
+        from sim.sweep.store import Store
+
+        runs = Store(folder).runs()
+    else:
+        runs = read_runs(folder)
     policy_of = {p: _label(pt.get(SCENARIO_FACTOR, exp.base_path)) for p, pt in enumerate(exp.points)}
     draw_of = dict(enumerate(exp.draw_of))
     policies = list(dict.fromkeys(policy_of.values()))
-    futures = futures_table(runs, policy_of, draw_of, list(exp.metrics))
+    futures = futures_table(runs, policy_of, draw_of, list(exp.metrics), complete=not partial)
     unc = exp.uncertainty
     if unc.mode == "draws":
         draws = load_draws(Path(exp.source).parent / unc.file).set_index("draw")
@@ -279,6 +289,24 @@ def load_sweep(folder: str | Path, experiment: str | Path | None = None) -> Swee
         params = pd.DataFrame(list(unc.rows), index=pd.Index(unc.draws, name="draw"))
         weights = pd.Series(1.0 / len(unc.rows), index=params.index)
     return Sweep(folder, exp, futures, policies, policies[0], params, weights)
+
+
+def pool(main: Sweep, parts: list[Sweep]) -> Sweep:
+    """One sweep from several run on the same draws file and root seed (a draw's seeds depend only on the
+    draw, so (policy, draw) results are the same whichever sweep ran them): ``main`` gives the policies, the
+    reference and the draws' parameters and weights; the parts add (policy, draw) results it lacks. Only the
+    futures in which every policy of ``main`` has a result are kept."""
+    for part in parts:
+        if part.experiment.seed != main.experiment.seed or part.experiment.replicates != main.experiment.replicates:
+            raise RobustnessError(f"{part.folder}: another root seed or replicate count than {main.folder}")
+        common = part.params.index.intersection(main.params.index)
+        if not part.params.loc[common].equals(main.params.loc[common, part.params.columns]):
+            raise RobustnessError(f"{part.folder}: its draws differ from those of {main.folder}")
+    fut = pd.concat([main.futures, *[p.futures for p in parts]], ignore_index=True)
+    fut = fut.drop_duplicates(["draw", "policy"], keep="first")
+    fut = fut[fut["policy"].isin(main.policies)]
+    fut = only_complete(fut.sort_values(["draw", "policy"]), len(main.policies)).reset_index(drop=True)
+    return Sweep(main.folder, main.experiment, fut, main.policies, main.reference, main.params, main.weights)
 
 
 def robustness_tables(sw: Sweep, n_boot: int = 1000, seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -491,12 +519,15 @@ def ranking_markdown(table: pd.DataFrame, metric: str) -> str:
 
 def write_report(folder: str | Path, out: str | Path | None = None, sobol: str | Path | None = None,
                  horizons: dict[int, str | Path] | None = None, n_boot: int = 1000, k_leading: int = 3,
-                 command: str = "") -> Path:
+                 command: str = "", parts: list[str | Path] | None = None) -> Path:
     """Analyse a robustness sweep (and optionally a saltelli sweep and sweeps at other horizons) into
     ``out`` (default ``FOLDER/robustness``): ``robustness.md``, CSV tables and figures (PNG and SVG)."""
     from sim.analysis.plots import save
 
-    sw = load_sweep(folder)
+    if parts:
+        sw = pool(load_sweep(folder, partial=True), [load_sweep(p, partial=True) for p in parts])
+    else:
+        sw = load_sweep(folder)
     out = Path(out) if out else Path(folder) / "robustness"
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
@@ -505,6 +536,9 @@ def write_report(folder: str | Path, out: str | Path | None = None, sobol: str |
     if command:
         md += [f"Made by `{command}`.", ""]
     n_f = len(set(sw.futures["draw"]))
+    if parts:
+        md += [f"Pooled from {1 + len(parts)} sweeps on the same draws and seeds (`{folder}` and "
+               f"{', '.join(f'`{p}`' for p in parts)}); futures in which every policy has a result.", ""]
     md += [f"{len(sw.policies) - 1} policies against `{sw.reference}` on {n_f} futures (draws of "
            f"{sw.params.shape[1]} uncertain parameters from `{sw.experiment.uncertainty.file}`) × "
            f"{sw.experiment.replicates} replicates, the same seeds per future under every policy. Effects are paired "
