@@ -164,10 +164,11 @@ class PrimBox:
 
 
 def prim_box(x: pd.DataFrame, y: np.ndarray, policy: str = "", min_density: float = 0.8,
-             peel_alpha: float = 0.05, mass_min: float = 0.05) -> PrimBox | None:
+             peel_alpha: float = 0.05, mass_min: float = 0.05, max_dims: int = 3) -> PrimBox | None:
     """PRIM (EMA Workbench's ``prim.Prim``) on futures ``x`` with cases of interest ``y`` (bool). Of the boxes on
-    the peeling trajectory, the one with the highest coverage whose density reaches ``min_density`` (the
-    densest box when none does). None when there are no cases of interest."""
+    the peeling trajectory, the one with the highest coverage whose density reaches ``min_density``; when none
+    does (the cases are diffuse), the densest box restricting at most ``max_dims`` parameters. None when there
+    are no cases of interest."""
     import logging
     import warnings
 
@@ -187,14 +188,19 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, policy: str = "", min_density: floa
             x[c] = x[c].astype("category")
     alg = prim.Prim(x.reset_index(drop=True), y, peel_alpha=peel_alpha, mass_min=mass_min)
     box = alg.find_box()
-    traj = box.peeling_trajectory
+    traj = box.peeling_trajectory.copy()
+    from ema_workbench.analysis.scenario_discovery_util import _determine_restricted_dims
+
+    traj["dims"] = [len(_determine_restricted_dims(box.box_lims[j], alg.box_init)) for j in range(len(traj))]
     ok = traj[traj["density"] >= min_density]
-    i = int(ok["coverage"].idxmax()) if len(ok) else int(traj["density"].idxmax())
+    if len(ok):
+        i = int(ok["coverage"].idxmax())
+    else:  # failures are diffuse: the densest box that a person can still read (few restricted parameters)
+        readable = traj[traj["dims"] <= max_dims]
+        i = int(readable.sort_values(["density", "coverage"], ascending=False).index[0])
     box.select(i)
     stats = traj.loc[i]
     lims = box.box_lims[i]
-    from ema_workbench.analysis.scenario_discovery_util import _determine_restricted_dims
-
     restricted = list(_determine_restricted_dims(lims, alg.box_init))
     # a categorical dimension's limits are the set of levels kept (the same set in both rows)
     limits = pd.DataFrame({"low": [lims.loc[0, c] for c in restricted], "high": [lims.loc[1, c] for c in restricted]},
@@ -555,7 +561,7 @@ def write_report(folder: str | Path, out: str | Path | None = None, sobol: str |
     md += ["## Where the leading policies fail (PRIM)", "",
            "Futures in which a policy does not reduce live networks (paired effect ≥ 0). PRIM (EMA Workbench) peels "
            "the space of the uncertain parameters; the box shown is the one of highest coverage whose density "
-           "reaches 0.8 (else the densest). Coverage: share of all failures inside the box; density: share of the "
+           "reaches 0.8, else (failures diffuse) the densest box restricting at most 3 parameters. Coverage: share of all failures inside the box; density: share of the "
            "futures inside the box that are failures.", ""]
     prim_rows = []
     for b in boxes:
