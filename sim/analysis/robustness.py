@@ -427,6 +427,13 @@ def _fig_prim(sw: Sweep, box: PrimBox, metric: str = "persistence"):
     vals = wide(sw.futures, metric, sw.policies)
     fails = (vals[box.policy] - vals[sw.reference]) >= 0
     x = sw.params.loc[vals.index]
+    where = []
+    for c in box.limits.index:  # categorical restrictions: show only the futures on the box's levels
+        if not pd.api.types.is_numeric_dtype(sw.params[c]):
+            levels = set(map(str, box.limits.loc[c, "low"]))
+            keep = x[c].astype(str).isin(levels)
+            x, fails = x[keep], fails[keep.to_numpy()]
+            where.append(f"{c} in {{{', '.join(sorted(levels))}}}")
     fig, ax = plt.subplots(figsize=(6.5, 5))
     ax.scatter(x.loc[~fails, num[0]], x.loc[~fails, num[1]], s=10, color="#9ab", label="reduces persistence")
     ax.scatter(x.loc[fails, num[0]], x.loc[fails, num[1]], s=14, color="#c33", marker="x", label="fails")
@@ -439,7 +446,7 @@ def _fig_prim(sw: Sweep, box: PrimBox, metric: str = "persistence"):
     if sw.params[num[1]].min() > 0 and sw.params[num[1]].max() / sw.params[num[1]].min() > 20:
         ax.set_yscale("log")
     ax.set_title(f"{box.policy} fails in {box.base_rate:.0%} of futures; box: coverage {box.coverage:.2f}, "
-                 f"density {box.density:.2f}", fontsize=9)
+                 f"density {box.density:.2f}" + (f"\nfutures shown: {'; '.join(where)}" if where else ""), fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
