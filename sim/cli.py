@@ -399,6 +399,33 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _horizon(text: str) -> tuple[int, str]:
+    """YEARS=DIR: a sweep measured YEARS years after the warm-up."""
+    years, sep, folder = text.partition("=")
+    if not sep or not years.isdigit() or not folder:
+        raise argparse.ArgumentTypeError(f"expected YEARS=DIR, e.g. 5=results/sweeps/robustness-h5 (got {text!r})")
+    return int(years), folder
+
+
+def _robustness(args: argparse.Namespace) -> int:
+    from sim.analysis.robustness import RobustnessError, write_report
+    from sim.uncertainty import DrawsError
+
+    for folder in [args.folder, args.sobol, *[f for _, f in args.horizon], *args.part]:
+        if folder is not None and not Path(folder).is_dir():
+            raise UserError(f"{folder}: not a folder (expected a finished sweep folder)")
+    command = "piracysim robustness " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
+    try:
+        path = write_report(args.folder, args.out, args.sobol, dict(args.horizon) or None, n_boot=args.boot,
+                            command=command, parts=args.part or None)
+    except (RobustnessError, DrawsError) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{args.out or args.folder}: cannot write the analysis ({exc.strerror or type(exc).__name__})") from None
+    print(f"robustness: {path} (tables as CSV next to it, figures in {path.parent / 'figures'}/)")
+    return 0
+
+
 def _plot(args: argparse.Namespace) -> int:
     from sim.analysis.report import ReportError, plot
 
@@ -512,6 +539,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="a self-contained report.html of a run or sweep folder")
     p.add_argument("folder", metavar="DIR")
     p.set_defaults(func=_report)
+
+    p = sub.add_parser("robustness", help="policies across uncertainty: ranking, regret, PRIM, Sobol, horizons")
+    p.add_argument("folder", metavar="DIR", help="a finished sweep of an experiment with uncertainty (robustness.yaml)")
+    p.add_argument("--sobol", default=None, metavar="DIR", help="a finished saltelli sweep (uncertainty_sobol.yaml)")
+    p.add_argument("--horizon", action="append", type=_horizon, default=[], metavar="YEARS=DIR",
+                   help="a finished sweep of the same experiment measured YEARS after the warm-up (repeatable)")
+    p.add_argument("--out", default=None, metavar="DIR", help="where to write (default: DIR/robustness)")
+    p.add_argument("--boot", type=_positive, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--part", action="append", default=[], metavar="DIR",
+                   help="another sweep on the same draws and seeds whose (policy, draw) results DIR lacks (repeatable); "
+                        "DIR and the parts may be unfinished: only futures with every policy are used")
+    p.set_defaults(func=_robustness)
 
     p = sub.add_parser("plot", help="single figures of a run or sweep folder (PNG and SVG)")
     p.add_argument("folder", metavar="DIR")

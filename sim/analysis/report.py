@@ -108,7 +108,13 @@ def sweep_figures(sw: Sweep, kind: str | None = None, metric: str | None = None,
         for m in metrics:
             idx = sensitivity.indices_from_sweep(sw.runs, num, m)
             out.append((f"sobol_{m}", f"Sobol indices of {F.label(m)}.", F.sobol(idx, m)))
-    if want("policies") and (SCENARIO_FACTOR in sw.factors or design == "table"):
+    # effects are paired on common seeds; a sweep without them (per-draw seeds of an uncertainty block, or
+    # common_random_numbers: false) has no such figure: `piracysim robustness` analyses draws (docs/robustness.md)
+    paired = sw.runs.groupby("replicate")["seed"].nunique().max() == 1
+    if kind == "policies" and not paired:
+        raise ReportError(f"{sw.folder}: points do not share seeds (draws or no common random numbers); "
+                          "for a sweep with uncertainty use piracysim robustness")
+    if want("policies") and paired and (SCENARIO_FACTOR in sw.factors or design == "table"):
         eff = summary.paired_differences(sw.runs, 0, metrics, sw.factors)
         out.append(("policies", f"Effect of each point against {sw.names[0]}.", F.policy_effects(eff, sw.names, sw.names[0])))
     shown = _few_points(sw)
@@ -242,7 +248,8 @@ def report(folder: Path) -> Path:
                      f"{' (common random numbers)' if man['seeds']['common_random_numbers'] else ''} · "
                      f"runs content sha256 {man.get('runs_content_sha256', '')[:16]}…</p>")
         parts.append("<h2>Results by design point</h2><p>Mean [95% interval] over replicates.</p>" + _table(_summary_table(sw)))
-        if SCENARIO_FACTOR in sw.factors or man["design"]["type"] == "table":
+        if (SCENARIO_FACTOR in sw.factors or man["design"]["type"] == "table") and \
+                sw.runs.groupby("replicate")["seed"].nunique().max() == 1:  # paired only on common seeds
             eff = summary.paired_differences(sw.runs, 0, sw.metrics, sw.factors)
             eff.insert(1, "name", [sw.names[p] for p in eff["point"]])
             parts.append(f"<h2>Effects against {html.escape(sw.names[0])}</h2><p>Paired by replicate (common seeds): "

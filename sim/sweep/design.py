@@ -49,8 +49,8 @@ from sim.outputs import TABLES
 DESIGNS = ("grid", "lhs", "sobol", "saltelli", "table")
 SCENARIO_FACTOR = "scenario"
 _KEYS = {"name", "description", "base", "overrides", "factors", "design", "samples", "replicates", "seed",
-         "metrics", "keep", "common_random_numbers", "sizes"}
-_SIZE_KEYS = {"replicates", "samples", "overrides", "factors", "design", "description"}
+         "metrics", "keep", "common_random_numbers", "sizes", "uncertainty"}
+_SIZE_KEYS = {"replicates", "samples", "overrides", "factors", "design", "description", "uncertainty"}
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,10 @@ class Experiment:
     description: str = ""
     bases: dict[str, Scenario] = field(default_factory=dict, compare=False)  # scenario factor level -> scenario
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    # uncertainty (sim.uncertainty): the draw of each point and the seed group its replicates use
+    draw_of: tuple[int, ...] = ()
+    seed_groups: tuple[int, ...] = ()
+    uncertainty: Any = field(default=None, compare=False)
 
     @property
     def n_runs(self) -> int:
@@ -109,6 +113,8 @@ class Experiment:
 
     def seed_of(self, point: int, replicate: int) -> int:
         """The 64-bit seed of run (point, replicate)."""
+        if self.seed_groups and self.common_random_numbers:  # one seed set per draw, shared by every policy
+            return run_seed(self.seed, self.seed_groups[point], replicate)
         return run_seed(self.seed, 0 if self.common_random_numbers else point, replicate)
 
     def scenario_of(self, point: int) -> Scenario:
@@ -126,6 +132,8 @@ class Experiment:
                "points": list(self.points), "replicates": self.replicates,
                "seed": self.seed, "crn": self.common_random_numbers, "metrics": list(self.metrics),
                "keep": list(self.keep)}
+        if self.seed_groups:
+            doc["seed_groups"] = list(self.seed_groups)
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -257,6 +265,8 @@ def load_experiment(path: str | Path, size: str | None = None, engine: str = "fa
                 raise _err(source, f"sizes.{size}.{key}", f"unknown key; expected one of: {', '.join(sorted(_SIZE_KEYS))}")
             if key == "overrides":
                 raw["overrides"] = {**(raw.get("overrides") or {}), **value}
+            elif key == "uncertainty" and isinstance(value, dict) and isinstance(raw.get(key), dict):
+                raw[key] = {**raw[key], **value}
             else:
                 raw[key] = value
 
@@ -294,7 +304,14 @@ def load_experiment(path: str | Path, size: str | None = None, engine: str = "fa
         samples = _int(source, "samples", samples, 1)
     est = limits.check_scenario(base, f"{source} (base {raw['base']})", engine, workers)
     metrics_raw, keep_raw = raw.get("metrics", list(METRICS)), raw.get("keep", [])
-    limits.check_design(source, limits.count_points(raw.get("design", "grid"), list(factors), samples), replicates,
+    unc = None
+    if raw.get("uncertainty") is not None:  # every design point is crossed with draws of the unknowns
+        from sim.uncertainty import design_spec
+
+        unc = design_spec(source, p.parent, raw["uncertainty"], seed)
+        unc.validate(base)
+    limits.check_design(source, limits.count_points(raw.get("design", "grid"), list(factors), samples)
+                        * (len(unc.rows) if unc else 1), replicates,
                         [t for t in keep_raw if t in TABLES] if isinstance(keep_raw, list) else [],
                         len(factors) + (len(metrics_raw) if isinstance(metrics_raw, list) else len(METRICS)), est)
     design, points = _points(source, raw.get("design", "grid"), factors, samples, seed)
@@ -316,10 +333,19 @@ def load_experiment(path: str | Path, size: str | None = None, engine: str = "fa
         raise _err(source, "common_random_numbers", "expected true or false", crn)
 
     _check_points(source, base, [f for f in factors if f.path != SCENARIO_FACTOR], points, design, engine, workers)
+    draw_of: list[int] = []
+    groups: list[int] = []
+    if unc is not None:
+        def raw_of(i: int) -> dict[str, Any]:
+            level = points[i].get(SCENARIO_FACTOR)
+            return (base if level is None else bases[str(level)]).to_raw()
+
+        points, draw_of, groups = unc.cross(points, raw_of)
     return Experiment(name=str(raw.get("name", p.stem)), source=source, base_path=str(base_path), base=base,
                       factors=factors, design=design, points=tuple(points), replicates=replicates, seed=seed,
                       metrics=tuple(metrics), keep=tuple(keep), common_random_numbers=crn, size=size or "default",
-                      description=str(raw.get("description", "")), bases=bases, raw=raw)
+                      description=str(raw.get("description", "")), bases=bases, raw=raw,
+                      draw_of=tuple(draw_of), seed_groups=tuple(groups), uncertainty=unc)
 
 
 def _check_points(source: str, base: Scenario, factors: list[Factor], points: list[dict], design: str,
