@@ -1483,12 +1483,11 @@ cdef class Engine:
 
     cdef void reprovisioning(self, int64_t t) noexcept nogil:
         cdef int64_t i, n, slot, missing, keep = 0, c
-        cdef int64_t* ids = self.live_list.data
+        cdef int64_t* ids = self.short_list.data  # ascending, as over all live networks: the others lack nothing
         if self.adaptive:  # heat is read only by the adaptive host choice
             for c in range(self.C):
                 self.heat[c] -= self.heat[c] >> self.heat_shift
                 self.refresh_eco(c)
-        ids = self.short_list.data  # ascending, as over all live networks: the others lack nothing
         for i in range(self.short_list.n):
             n = ids[i]
             if self.net_ended[n] != -1:
