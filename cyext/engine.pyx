@@ -1562,25 +1562,27 @@ cdef class Engine:
         reqs = np.empty((R, 10), dtype=np.int64, order="F")
         cdef int64_t[::1, :] nv = nets
         cdef int64_t[::1, :] rv = reqs
-        for n in range(N): nv[n, 0] = n
-        for n in range(N): nv[n, 1] = self.net_pred[n]
-        for n in range(N): nv[n, 2] = self.net_born[n]
-        for n in range(N): nv[n, 3] = self.net_ended[n]
-        for n in range(N): nv[n, 4] = self.net_cause[n]
-        for n in range(N): nv[n, 5] = self.net_home[n]
-        for n in range(N): nv[n, 6] = self.net_market[n]
-        for n in range(N): nv[n, 7] = self.net_created[n]
-        for n in range(N): nv[n, 8] = self.net_takedowns[n]
-        for n in range(N): nv[n, 9] = self.net_seizures[n]
-        for n in range(N): nv[n, 10] = self.net_notices[n]
-        for n in range(N): nv[n, 11] = self.net_cases[n]
-        for n in range(N): nv[n, 12] = self.net_arrested_by[n]
-        for n in range(N): nv[n, 13] = self.net_first_case[n]
-        for n in range(N): nv[n, 14] = self.net_users_peak[n]
-        for n in range(N): nv[n, 15] = self.net_blocked_day[n]
-        for n in range(N): nv[n, 16] = self.net_cut_day[n]
-        cdef int64_t* col = &rv[0, 0] if R else NULL  # column j of request r at col[j * R + r]
-        for r in range(R):  # one pass over the records, ten sequential output streams
+        cdef int64_t* ncol = &nv[0, 0] if N else NULL  # column j of network n at ncol[j * N + n]
+        for n in range(N):
+            ncol[n] = n
+            ncol[1 * N + n] = self.net_pred[n]
+            ncol[2 * N + n] = self.net_born[n]
+            ncol[3 * N + n] = self.net_ended[n]
+            ncol[4 * N + n] = self.net_cause[n]
+            ncol[5 * N + n] = self.net_home[n]
+            ncol[6 * N + n] = self.net_market[n]
+            ncol[7 * N + n] = self.net_created[n]
+            ncol[8 * N + n] = self.net_takedowns[n]
+            ncol[9 * N + n] = self.net_seizures[n]
+            ncol[10 * N + n] = self.net_notices[n]
+            ncol[11 * N + n] = self.net_cases[n]
+            ncol[12 * N + n] = self.net_arrested_by[n]
+            ncol[13 * N + n] = self.net_first_case[n]
+            ncol[14 * N + n] = self.net_users_peak[n]
+            ncol[15 * N + n] = self.net_blocked_day[n]
+            ncol[16 * N + n] = self.net_cut_day[n]
+        cdef int64_t* col = &rv[0, 0] if R else NULL
+        for r in range(R):  # one pass over the records, one sequential output stream per column
             col[r] = r
             col[R + r] = self.req[r].case
             col[2 * R + r] = self.req[r].server

@@ -25,7 +25,6 @@ accepted particle reproduces every calibration target.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -40,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from sim import patterns
-from sim.scenario import Scenario, ScenarioError, apply_overrides, from_dict, load, parse_yaml, read_text
+from sim.scenario import Scenario, ScenarioError, apply_overrides, from_dict, load
+from sim.sweep.design import read_sized
 
 _KEYS = {"name", "description", "base", "overrides", "parameters", "targets", "population", "generations",
          "replicates", "seed", "draws", "sizes", "max_simulations"}
@@ -131,32 +131,7 @@ def load_calibration(path: str | Path, size: str | None = None) -> Calibration:
     """Load and validate a calibration file at a size; every error is one line naming file, field and value."""
     p = Path(path)
     source = str(path)
-    raw = parse_yaml(read_text(p), source)
-    if not isinstance(raw, dict):
-        raise _err(source, "(top level)", "expected a mapping", raw)
-    for key in raw:
-        if key not in _KEYS:
-            raise _err(source, str(key), f"unknown key; expected one of: {', '.join(sorted(_KEYS))}")
-    raw = copy.deepcopy(raw)
-    sizes = raw.get("sizes") or {}
-    if not isinstance(sizes, dict):
-        raise _err(source, "sizes", "expected a mapping of size name to changes", sizes)
-    for name, change in sizes.items():
-        if not isinstance(change, (dict, type(None))):
-            raise _err(source, f"sizes.{name}", "expected a mapping", change)
-        for key in change or {}:
-            if key not in _SIZE_KEYS:
-                raise _err(source, f"sizes.{name}.{key}", f"unknown key; expected one of: {', '.join(sorted(_SIZE_KEYS))}")
-    if size is not None:
-        if size not in sizes:
-            raise _err(source, "sizes", f"no size named {size!r}; defined: {', '.join(sizes) or 'none'}", size)
-        for key, value in (sizes[size] or {}).items():
-            if key == "overrides":
-                if not isinstance(value, dict):
-                    raise _err(source, f"sizes.{size}.overrides", "expected a mapping", value)
-                raw["overrides"] = {**(raw.get("overrides") or {}), **value}
-            else:
-                raw[key] = value
+    raw = read_sized(p, size, _KEYS, _SIZE_KEYS)
     if not isinstance(raw.get("base"), str):
         raise _err(source, "base", "required: the path of the base scenario", raw.get("base"))
     overrides = raw.get("overrides") or {}

@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     _check_limits(scenario, str(args.scenario), engine)  # before any work: refuse what cannot fit, in one line
     seed = scenario.seed if args.seed is None else args.seed
     target = _RunFolder(args.out, scenario.name, args.force)  # checks and creates the temporary folder first
-    try:
+    with target:  # a write that fails is one line, and the temporary folder goes
         world = compile_world(scenario)
         started = time.perf_counter()
         with Progress(world.horizon, f"{scenario.name} ({engine})", "day") as bar:
@@ -148,11 +148,6 @@ def _run(args: argparse.Namespace) -> int:
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         figures = [] if args.no_figures else run_figures(result, tmp / "figures")
         out = target.commit()
-    except OSError as exc:
-        raise UserError(f"--out {target.final}: cannot write ({exc.strerror or type(exc).__name__}); nothing was "
-                        "saved") from None
-    finally:
-        target.discard()
     m = summary["metrics"]
     print(f"{scenario.name}: seed {seed}, {engine} engine, {world.horizon} days in {wall:.2f} s")
     print(f"  persistence {_fmt(m['persistence'])} networks, supply {_fmt(m['supply'])} servers, "
@@ -234,6 +229,17 @@ class _RunFolder:
             return final
         finally:
             os.close(parent)
+
+    def __enter__(self) -> "_RunFolder":
+        return self
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: object) -> None:
+        """Whatever happened, the temporary folder goes (it is gone already once committed); a failed write
+        becomes one line."""
+        self.discard()
+        if isinstance(exc, OSError):
+            raise UserError(f"--out {self.final}: cannot write ({exc.strerror or type(exc).__name__}); nothing was "
+                            "saved") from None
 
     def discard(self) -> None:
         """Remove the temporary folder if it was not moved into place."""
@@ -346,7 +352,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     default = f"{_safe_name(cal.name)}-{_safe_name(cal.size)}" + ("-check" if args.check else "")
     target = _RunFolder(args.out or str(Path("results") / default), cal.name, args.force)
     say = lambda text: print(f"  {text}")  # noqa: E731
-    try:
+    with target:  # a write that fails is one line, and the temporary folder goes
         prov = None
         if posterior is None:
             print(f"{cal.name} [{cal.size}]: ABC-SMC over {len(cal.parameters)} parameters against "
@@ -366,11 +372,6 @@ def _calibrate(args: argparse.Namespace) -> int:
         report = calibrate.write_report(target.tmp, cal, posterior, pred, checks, prov, source)
         (target.tmp / "versions.json").write_text(json.dumps(library_versions(), indent=2) + "\n")
         out = target.commit()
-    except OSError as exc:
-        raise UserError(f"--out {target.final}: cannot write ({exc.strerror or type(exc).__name__}); nothing was "
-                        "saved") from None
-    finally:
-        target.discard()
     print(calibrate.summary_table(posterior, cal).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(checks[["group", "target", "interval", "median", "q05", "q95", "share_in_target", "passes"]]
           .to_string(index=False, float_format=lambda x: f"{x:.3g}"))

@@ -205,6 +205,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "if True or self.counter_rng.top53(R.HOST_ACCEPT"),
     Mutant("heat-half-life-off-by-one", W, "int(round(math.log2(pir.heat_half_life_days / math.log(2))))",
            "int(round(math.log2(pir.heat_half_life_days / math.log(2)))) + 1"),
+    Mutant("delay-table-uncapped", W, "return np.clip(np.rint(rows), 1, MAX_DELAY_DAYS).astype(np.int64)",
+           "return np.maximum(np.rint(rows), 1).astype(np.int64)"),
     Mutant("blocking-lever-ignored", W, "[b or pol.blocking_everywhere for b in st.blocks_sites]",
            "[b for b in st.blocks_sites]"),
 )

@@ -37,7 +37,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -220,6 +220,59 @@ def _points(source: str, design: Any, factors: tuple[Factor, ...], samples: int 
     return design, [dict(zip([f.path for f in factors], vals)) for vals in zip(*cols)]
 
 
+def read_sized(path: Path, size: str | None, keys: set[str] | frozenset[str], size_keys: set[str] | frozenset[str],
+               check: Callable[[str, str, str, Any], None] | None = None) -> dict[str, Any]:
+    """The top-level mapping of a YAML file with named ``sizes`` (experiments, calibrations), with size ``size``'s
+    changes applied (None: as written): ``overrides`` and ``uncertainty`` merge into the top level's, any other
+    key replaces it. Unknown keys, at the top and in every size (not only the one asked for), are one-line
+    errors; ``check(source, size name, key, value)`` validates each size entry further."""
+    source = str(path)
+    raw = parse_yaml(read_text(path), source)
+    if raw is None:
+        raise _err(source, "", "the file is empty")
+    if not isinstance(raw, dict):
+        raise _err(source, "(top level)", "expected a mapping", raw)
+    for key in raw:
+        if key not in keys:
+            raise _err(source, str(key), f"unknown key; expected one of: {', '.join(sorted(keys))}")
+    raw = copy.deepcopy(raw)
+    sizes = raw.get("sizes") or {}
+    if not isinstance(sizes, dict):
+        raise _err(source, "sizes", "expected a mapping of size name to changes", sizes)
+    for name, change in sizes.items():
+        if not isinstance(change, (dict, type(None))):
+            raise _err(source, f"sizes.{name}", "expected a mapping", change)
+        for key, value in (change or {}).items():
+            if key not in size_keys:
+                raise _err(source, f"sizes.{name}.{key}", f"unknown key; expected one of: {', '.join(sorted(size_keys))}")
+            if key == "overrides" and not isinstance(value, dict):
+                raise _err(source, f"sizes.{name}.{key}", "expected a mapping", value)
+            if check is not None:
+                check(source, str(name), key, value)
+    if size is not None:
+        if size not in sizes:
+            raise _err(source, "sizes", f"no size named {size!r}; defined: {', '.join(sizes) or 'none'}", size)
+        for key, value in (sizes[size] or {}).items():
+            if key == "overrides":
+                raw["overrides"] = {**(raw.get("overrides") or {}), **value}
+            elif key == "uncertainty" and isinstance(value, dict) and isinstance(raw.get(key), dict):
+                raw[key] = {**raw[key], **value}
+            else:
+                raw[key] = value
+    return raw
+
+
+def _check_size_entry(source: str, name: str, key: str, value: Any) -> None:
+    """An experiment size's whole numbers and factors."""
+    if key in ("replicates", "samples"):
+        _int(source, f"sizes.{name}.{key}", value, 1)
+    if key == "factors":
+        if not isinstance(value, dict):
+            raise _err(source, f"sizes.{name}.{key}", "expected a mapping", value)
+        for path, fspec in value.items():
+            _factor(source, f"{path}", fspec)
+
+
 def load_experiment(path: str | Path, size: str | None = None, engine: str = "fast", workers: int = 1) -> Experiment:
     """Load and validate an experiment file at a size (None: as written at the top level).
 
@@ -229,46 +282,7 @@ def load_experiment(path: str | Path, size: str | None = None, engine: str = "fa
     """
     p = Path(path)
     source = str(path)
-    raw = parse_yaml(read_text(p), source)
-    if raw is None:
-        raise _err(source, "", "the file is empty")
-    if not isinstance(raw, dict):
-        raise _err(source, "(top level)", "expected a mapping", raw)
-    for key in raw:
-        if key not in _KEYS:
-            raise _err(source, str(key), f"unknown key; expected one of: {', '.join(sorted(_KEYS))}")
-    raw = copy.deepcopy(raw)
-    sizes = raw.get("sizes") or {}
-    if not isinstance(sizes, dict):
-        raise _err(source, "sizes", "expected a mapping of size name to changes", sizes)
-    for name, change in sizes.items():  # every size is checked, not only the one asked for
-        if not isinstance(change, (dict, type(None))):
-            raise _err(source, f"sizes.{name}", "expected a mapping", change)
-        for key, value in (change or {}).items():
-            if key not in _SIZE_KEYS:
-                raise _err(source, f"sizes.{name}.{key}", f"unknown key; expected one of: {', '.join(sorted(_SIZE_KEYS))}")
-            if key in ("replicates", "samples"):
-                _int(source, f"sizes.{name}.{key}", value, 1)
-            if key in ("overrides", "factors") and not isinstance(value, dict):
-                raise _err(source, f"sizes.{name}.{key}", "expected a mapping", value)
-            if key == "factors":
-                for path, fspec in value.items():
-                    _factor(source, f"{path}", fspec)
-    if size is not None:
-        if size not in sizes:
-            raise _err(source, "sizes", f"no size named {size!r}; defined: {', '.join(sizes) or 'none'}", size)
-        change = sizes[size] or {}
-        if not isinstance(change, dict):
-            raise _err(source, f"sizes.{size}", "expected a mapping", change)
-        for key, value in change.items():
-            if key not in _SIZE_KEYS:
-                raise _err(source, f"sizes.{size}.{key}", f"unknown key; expected one of: {', '.join(sorted(_SIZE_KEYS))}")
-            if key == "overrides":
-                raw["overrides"] = {**(raw.get("overrides") or {}), **value}
-            elif key == "uncertainty" and isinstance(value, dict) and isinstance(raw.get(key), dict):
-                raw[key] = {**raw[key], **value}
-            else:
-                raw[key] = value
+    raw = read_sized(p, size, _KEYS, _SIZE_KEYS, _check_size_entry)
 
     if "base" not in raw or not isinstance(raw["base"], str):
         raise _err(source, "base", "required: the path of the base scenario", raw.get("base"))
