@@ -88,6 +88,22 @@ def test_export_loads_and_figures_render(tiny, tmp_path):
     assert b"<svg" in F.combined(ans, "svg")[:2000]
 
 
+def test_chart_workers_draw_what_this_process_draws_and_a_dead_one_costs_nothing(tiny):
+    ans = W.answer(tiny, [("policy.mla_speed", 0.5)], 3)
+    here = {name: F.chart_png(name, F.chart_data(ans)) for name in F.CHARTS}
+    pool = F.ChartPool(workers=2)
+    try:
+        pool.start()
+        assert pool.render(ans) == here
+        worker = next(iter(pool._pool._processes.values()))
+        worker.kill()
+        worker.join(10)
+        assert pool.render(ans) == here        # drawn here while the broken pool is replaced
+        assert pool.render(ans) == here        # by fresh workers
+    finally:
+        pool.close()
+
+
 def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "sim.cli", "dashboard", *args], capture_output=True, text=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from sim.cli import main as piracysim
 from sim.scenario import load
@@ -69,7 +69,9 @@ def test_faster_mla_means_fewer_live_networks(page):
     drag_slider(page, "mla_speed", 0.1)     # 1.0 -> about 0.35: every formal MLA delay faster
     wait_for_answer(page, serial)
     assert persistence(page) < before
-    assert "MLA speed: delay multiplier (lower is faster): 0.3" in page.inner_text("body")
+    # the slider's own label follows its value, which the page sets in the same render as the answer
+    expect(page.locator(".piracysim-lever-mla_speed").locator("xpath=..")).to_contain_text(
+        "MLA speed: delay multiplier (lower is faster): 0.3", timeout=10_000)
 
 
 def test_bad_input_shows_the_cli_line_and_the_app_keeps_working(page, capsys):

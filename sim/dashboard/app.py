@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+import reacton.core
 import reacton.ipyvue as rvue
 import reacton.ipyvuetify as rv
 import solara
@@ -28,6 +29,8 @@ DEFAULT_SCENARIO = "scenarios/baseline.yaml"
 
 _cache = W.Cache()
 _cache_lock = threading.Lock()  # sessions share the cache; the engines themselves are re-entrant
+_charts = F.ChartPool()         # shared by sessions: one drawing process per chart
+threading.Thread(target=_charts.start, name="piracysim-chart-workers", daemon=True).start()
 
 
 def _first_scenario() -> str:
@@ -120,31 +123,39 @@ def WhatIf() -> None:
 
     solara.use_effect(lambda: load(scenario_path.value), [])
 
+    # One render per change, after its answer: a state change outside a batch re-renders the page at once, which
+    # would put a render (tens of ms) between the slider's release and the runs.
+    batch = reacton.core.get_render_context()
+
     def set_lever(name: str, value: Any) -> None:
-        new = {**values, name: value}
-        set_values(new)
-        if base is not None:
-            compute(base, new, joins, n, extra)
+        with batch:
+            new = {**values, name: value}
+            set_values(new)
+            if base is not None:
+                compute(base, new, joins, n, extra)
 
     def set_join(bloc: str, members: list[str]) -> None:
-        new = {**joins, bloc: list(members)}
-        set_joins(new)
-        if base is not None:
-            compute(base, values, new, n, extra)
+        with batch:
+            new = {**joins, bloc: list(members)}
+            set_joins(new)
+            if base is not None:
+                compute(base, values, new, n, extra)
 
     def set_reps(text: str) -> None:
         try:
             reps: Any = int(text)
         except ValueError:
             reps = text
-        set_n(reps)
-        if base is not None:
-            compute(base, values, joins, reps, extra)
+        with batch:
+            set_n(reps)
+            if base is not None:
+                compute(base, values, joins, reps, extra)
 
     def set_extra_text(text: str) -> None:
-        set_extra(text)
-        if base is not None:
-            compute(base, values, joins, n, text)
+        with batch:
+            set_extra(text)
+            if base is not None:
+                compute(base, values, joins, n, text)
 
     solara.AppBarTitle("piracysim what-if (compiled engine)")
     with solara.Sidebar():
@@ -181,8 +192,7 @@ def WhatIf() -> None:
                              on_value=set_extra_text)
 
     # drawn once per answer: the page re-renders for other reasons (errors, typing) without redrawing
-    charts = solara.use_memo(lambda: {} if ans is None else {k: F.to_bytes(f) for k, f in F.all_figures(ans).items()},
-                             [ans])
+    charts = solara.use_memo(lambda: {} if ans is None else _charts.render(ans), [ans])
     if error:
         solara.Error(error, classes=["piracysim-error"])
     if ans is None:

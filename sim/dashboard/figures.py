@@ -1,19 +1,27 @@
 """The what-if charts: the unchanged scenario against the variant, medians and 90% bands across replicates.
 
 Figures are built with matplotlib's object API (no pyplot), so concurrent browser sessions never share a
-current figure; the page shows them as images and exports them as PNG or SVG.
+current figure; the page shows them as images and exports them as PNG or SVG. What a chart draws is first
+reduced to :class:`ChartData` (kilobytes), so the page's three charts can be drawn at once in worker processes
+(:class:`ChartPool`): drawing is interpreter-bound and would not run in parallel on threads.
 """
 
 from __future__ import annotations
 
 import io
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from sim.dashboard.whatif import Answer, Replicates, band, route_columns
+from sim.procs import worker_init
 
 BASE_COLOR, VAR_COLOR = "0.45", "tab:blue"
 
@@ -25,10 +33,39 @@ def _figure(height: float) -> Figure:
     return fig
 
 
-def _series(ax, days: np.ndarray, base: np.ndarray, var: np.ndarray, title: str, ylabel: str,
-            legend: bool = True) -> None:
-    for values, color, label in ((base, BASE_COLOR, "unchanged"), (var, VAR_COLOR, "what-if")):
-        mid, lo, hi = band(values)
+Band = tuple[np.ndarray, np.ndarray, np.ndarray]  # median, 5th and 95th percentile across replicates
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What the charts draw, reduced from an answer: bands, medians and totals (unchanged, what-if)."""
+
+    days: np.ndarray
+    series: dict[str, tuple[Band, Band]]                 # daily column -> bands of both sides
+    by_country: tuple[pd.Series, pd.Series]              # median up servers by host country, last year
+    havens: tuple[str, ...]
+    cases: tuple[list[str], list[float], list[float]]    # case columns, median totals of both sides
+    routes: tuple[list[str], list[float], list[float]]   # requests_* columns, median totals of both sides
+
+
+def _totals(rep: Replicates, columns: list[str]) -> list[float]:
+    return [float(np.median(rep.daily[c].sum(axis=1))) for c in columns]
+
+
+def chart_data(ans: Answer) -> ChartData:
+    """The answer reduced to what the charts show."""
+    b, v = ans.base, ans.variant
+    case_cols = [c for c in ("cases_opened", "cases_failed_evidence", "cases_failed_haven", "cases_timed_out",
+                             "arrests") if c in b.daily]
+    routes = route_columns(b)
+    return ChartData(b.days, {c: (band(b.daily[c]), band(v.daily[c])) for c in ("networks", "servers_up")},
+                     (b.by_country.median(), v.by_country.median()), tuple(v.havens),
+                     (case_cols, _totals(b, case_cols), _totals(v, case_cols)),
+                     (routes, _totals(b, routes), _totals(v, routes)))
+
+
+def _series(ax, days: np.ndarray, bands: tuple[Band, Band], title: str, ylabel: str, legend: bool = True) -> None:
+    for (mid, lo, hi), color, label in zip(bands, (BASE_COLOR, VAR_COLOR), ("unchanged", "what-if")):
         ax.fill_between(days, lo, hi, color=color, alpha=0.2, lw=0)
         ax.plot(days, mid, color=color, lw=2, label=f"{label} (median, 90% band)")
     ax.set_title(title)
@@ -41,13 +78,12 @@ def _series(ax, days: np.ndarray, base: np.ndarray, var: np.ndarray, title: str,
         ax.legend(frameon=False, loc="lower left")
 
 
-def time_series(ans: Answer, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def time_series(data: ChartData, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Live networks and up servers over time."""
     fig = fig or _figure(3.6)
     ax1, ax2 = fig.subplots(1, 2)
-    b, v = ans.base, ans.variant
-    _series(ax1, b.days, b.daily["networks"], v.daily["networks"], "Live networks", "networks")
-    _series(ax2, b.days, b.daily["servers_up"], v.daily["servers_up"], "Servers up", "servers", legend=False)
+    _series(ax1, data.days, data.series["networks"], "Live networks", "networks")
+    _series(ax2, data.days, data.series["servers_up"], "Servers up", "servers", legend=False)
     return fig
 
 
@@ -59,19 +95,14 @@ def _paired_bars(ax, labels: list[str], base: list[float], var: list[float]) -> 
     ax.yaxis.set_major_locator(MaxNLocator(5))
 
 
-def _totals(rep: Replicates, columns: list[str]) -> list[float]:
-    return [float(np.median(rep.daily[c].sum(axis=1))) for c in columns]
-
-
-def host_countries(ans: Answer, fig: Figure | SubFigure | None = None, top: int = 15) -> Figure | SubFigure:
+def host_countries(data: ChartData, fig: Figure | SubFigure | None = None, top: int = 15) -> Figure | SubFigure:
     """Up servers by host country over the last year (medians), havens hatched, largest hosts first."""
     fig = fig or _figure(3.4)
     ax = fig.subplots()
-    b = ans.base.by_country.median()
-    v = ans.variant.by_country.median()
+    b, v = data.by_country
     order = (b + v).sort_values(ascending=False).index[:top]
     x = np.arange(len(order))
-    havens = set(ans.variant.havens)
+    havens = set(data.havens)
     for offset, values, color in ((-0.2, b, BASE_COLOR), (0.2, v, VAR_COLOR)):
         bars = ax.bar(x + offset, values[order].to_numpy(), 0.4, color=color)
         for bar, cid in zip(bars, order):
@@ -87,20 +118,16 @@ def host_countries(ans: Answer, fig: Figure | SubFigure | None = None, top: int 
     return fig
 
 
-def cases_and_evidence(ans: Answer, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def cases_and_evidence(data: ChartData, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Cases, failures and arrests over the horizon, and requests by evidence route (medians of totals)."""
     fig = fig or _figure(3.6)
     ax1, ax2 = fig.subplots(1, 2)
-    b, v = ans.base, ans.variant
-    case_cols = [c for c in ("cases_opened", "cases_failed_evidence", "cases_failed_haven", "cases_timed_out",
-                             "arrests") if c in b.daily]
-    _paired_bars(ax1, [c.replace("cases_", "").replace("_", "\n") for c in case_cols], _totals(b, case_cols),
-                 _totals(v, case_cols))
+    case_cols, case_b, case_v = data.cases
+    _paired_bars(ax1, [c.replace("cases_", "").replace("_", "\n") for c in case_cols], case_b, case_v)
     ax1.set_title("Cases and arrests (total over the horizon)")
     ax1.legend(frameon=False)  # one legend per figure: each chart also stands alone (page, export)
-    routes = route_columns(b)
-    _paired_bars(ax2, [c.removeprefix("requests_").replace("_", "\n") for c in routes], _totals(b, routes),
-                 _totals(v, routes))
+    routes, route_b, route_v = data.routes
+    _paired_bars(ax2, [c.removeprefix("requests_").replace("_", "\n") for c in routes], route_b, route_v)
     ax2.set_title("Evidence by route (requests, total)")
     return fig
 
@@ -111,7 +138,8 @@ CHARTS = {"time_series": (time_series, 3.6), "host_countries": (host_countries, 
 
 def all_figures(ans: Answer) -> dict[str, Figure]:
     """Every what-if chart by name, in page order."""
-    return {name: draw(ans) for name, (draw, _) in CHARTS.items()}
+    data = chart_data(ans)
+    return {name: draw(data) for name, (draw, _) in CHARTS.items()}
 
 
 def to_bytes(fig: Figure, fmt: str = "png", dpi: int = 80) -> bytes:
@@ -123,10 +151,66 @@ def to_bytes(fig: Figure, fmt: str = "png", dpi: int = 80) -> bytes:
     return buf.getvalue()
 
 
+def _ready(_: int) -> bool:
+    return True
+
+
+def chart_png(name: str, data: ChartData) -> bytes:
+    """One page chart as PNG bytes (what a drawing process runs)."""
+    return to_bytes(CHARTS[name][0](data))
+
+
+class ChartPool:
+    """Draws the page's charts at once, one per worker process (as many as charts, at most one per core).
+
+    The workers are spawned (the server has threads, so it must not fork) as children of the server, which they
+    watch: they die with it however it ends. :meth:`start` starts them ahead of the first answer. A pool that
+    broke (a worker killed) is replaced, and that answer is drawn here instead: the page never waits on a dead
+    process.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or max(1, min(len(CHARTS), multiprocessing.cpu_count()))
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=worker_init)
+        return self._pool
+
+    def start(self) -> None:
+        """Start the workers now (each imports matplotlib and the model, ~1 s) rather than on the first answer."""
+        if self.workers > 1:
+            try:
+                list(self._executor().map(_ready, range(self.workers)))
+            except BrokenProcessPool:
+                self.close()
+
+    def render(self, ans: Answer) -> dict[str, bytes]:
+        """Every page chart of ``ans`` as PNG bytes, by name in page order."""
+        data = chart_data(ans)
+        if self.workers == 1:
+            return {name: chart_png(name, data) for name in CHARTS}
+        try:
+            futures = {name: self._executor().submit(chart_png, name, data) for name in CHARTS}
+            return {name: f.result() for name, f in futures.items()}
+        except BrokenProcessPool:
+            self.close()
+            return {name: chart_png(name, data) for name in CHARTS}
+
+    def close(self) -> None:
+        """Stop the workers (a later render starts new ones)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
 def combined(ans: Answer, fmt: str) -> bytes:
     """All the what-if charts stacked in one PNG or SVG file (the figures export)."""
     heights = [h for _, h in CHARTS.values()]
     big = Figure(figsize=(11, sum(heights)), layout="constrained")
+    data = chart_data(ans)
     for (draw, _), sub in zip(CHARTS.values(), big.subfigures(len(heights), 1, height_ratios=heights)):
-        draw(ans, sub)
+        draw(data, sub)
     return to_bytes(big, fmt, dpi=100)

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from sim import engines, metrics
+from sim.outputs import DAILY_COLUMNS
 from sim.scenario import Policy, Scenario, ScenarioError, from_dict, parse_override, parse_yaml, read_text
 
 SOURCE = "dashboard"          # how the app's own inputs are named in error messages
@@ -191,20 +192,22 @@ def evaluate(scenario: Scenario, seeds: list[int], engine: str = "fast") -> Repl
     """
     world = engines.as_world(scenario)
 
-    def one(seed: int) -> tuple[dict, pd.DataFrame, np.ndarray]:
+    def one(seed: int) -> tuple[dict, dict[str, np.ndarray], np.ndarray]:
         result = engines.run(world, seed, engine)
         row = {k: (np.nan if v is None else v) for k, v in metrics.compute(result).items()}
-        # the days the metrics see (the warm-up is not part of the answer), of the only tables the page shows
-        shown = result.after_warmup(("daily", "servers_by_country"))
-        sbc = shown["servers_by_country"].to_numpy()[:, 1:]  # column 0 is the day
-        return row, shown["daily"], sbc[max(0, len(sbc) - TAIL_DAYS):].mean(axis=0)
+        # the days the metrics see (the warm-up is not part of the answer), read as columns of the engine's
+        # arrays: no DataFrames for the 20 replicates of an answer
+        shown = result.column("daily", "day") > world.warmup
+        daily = {c: result.column("daily", c)[shown] for c in DAILY_COLUMNS}
+        tail = slice(max(0, len(daily["day"]) - TAIL_DAYS), None)
+        sbc = [result.column("servers_by_country", cid)[shown][tail].mean() for cid in world.country_ids]
+        return row, daily, np.array(sbc)
 
     with ThreadPoolExecutor(max_workers=min(len(seeds), os.cpu_count() or 1)) as pool:
         rows, dailies, tails = (list(x) for x in zip(*pool.map(one, seeds)))  # in seed order
-    first = dailies[0]
-    daily = {c: np.stack([d[c].to_numpy() for d in dailies]) for c in first.columns if c != "day"}
+    daily = {c: np.stack([d[c] for d in dailies]) for c in DAILY_COLUMNS if c != "day"}
     havens = [c for c, h in zip(world.country_ids, world.haven) if h]
-    return Replicates(list(seeds), first["day"].to_numpy(), daily, pd.DataFrame(tails, columns=list(world.country_ids)),
+    return Replicates(list(seeds), dailies[0]["day"], daily, pd.DataFrame(tails, columns=list(world.country_ids)),
                       havens, pd.DataFrame(rows, columns=list(metrics.METRICS)))
 
 
