@@ -1563,36 +1563,37 @@ cdef class Engine:
         cdef int64_t[::1, :] nv = nets
         cdef int64_t[::1, :] rv = reqs
         cdef int64_t* ncol = &nv[0, 0] if N else NULL  # column j of network n at ncol[j * N + n]
-        for n in range(N):
-            ncol[n] = n
-            ncol[1 * N + n] = self.net_pred[n]
-            ncol[2 * N + n] = self.net_born[n]
-            ncol[3 * N + n] = self.net_ended[n]
-            ncol[4 * N + n] = self.net_cause[n]
-            ncol[5 * N + n] = self.net_home[n]
-            ncol[6 * N + n] = self.net_market[n]
-            ncol[7 * N + n] = self.net_created[n]
-            ncol[8 * N + n] = self.net_takedowns[n]
-            ncol[9 * N + n] = self.net_seizures[n]
-            ncol[10 * N + n] = self.net_notices[n]
-            ncol[11 * N + n] = self.net_cases[n]
-            ncol[12 * N + n] = self.net_arrested_by[n]
-            ncol[13 * N + n] = self.net_first_case[n]
-            ncol[14 * N + n] = self.net_users_peak[n]
-            ncol[15 * N + n] = self.net_blocked_day[n]
-            ncol[16 * N + n] = self.net_cut_day[n]
         cdef int64_t* col = &rv[0, 0] if R else NULL
-        for r in range(R):  # one pass over the records, one sequential output stream per column
-            col[r] = r
-            col[R + r] = self.req[r].case
-            col[2 * R + r] = self.req[r].server
-            col[3 * R + r] = self.req[r].lead
-            col[4 * R + r] = self.req[r].requested
-            col[5 * R + r] = self.req[r].kind
-            col[6 * R + r] = self.req[r].created
-            col[7 * R + r] = self.req[r].started
-            col[8 * R + r] = self.req[r].resolved
-            col[9 * R + r] = self.req[r].outcome
+        with nogil:  # plain copies: the dashboard's replicate threads can build their records at once
+            for n in range(N):
+                ncol[n] = n
+                ncol[1 * N + n] = self.net_pred[n]
+                ncol[2 * N + n] = self.net_born[n]
+                ncol[3 * N + n] = self.net_ended[n]
+                ncol[4 * N + n] = self.net_cause[n]
+                ncol[5 * N + n] = self.net_home[n]
+                ncol[6 * N + n] = self.net_market[n]
+                ncol[7 * N + n] = self.net_created[n]
+                ncol[8 * N + n] = self.net_takedowns[n]
+                ncol[9 * N + n] = self.net_seizures[n]
+                ncol[10 * N + n] = self.net_notices[n]
+                ncol[11 * N + n] = self.net_cases[n]
+                ncol[12 * N + n] = self.net_arrested_by[n]
+                ncol[13 * N + n] = self.net_first_case[n]
+                ncol[14 * N + n] = self.net_users_peak[n]
+                ncol[15 * N + n] = self.net_blocked_day[n]
+                ncol[16 * N + n] = self.net_cut_day[n]
+            for r in range(R):  # one pass over the records, one sequential output stream per column
+                col[r] = r
+                col[R + r] = self.req[r].case
+                col[2 * R + r] = self.req[r].server
+                col[3 * R + r] = self.req[r].lead
+                col[4 * R + r] = self.req[r].requested
+                col[5 * R + r] = self.req[r].kind
+                col[6 * R + r] = self.req[r].created
+                col[7 * R + r] = self.req[r].started
+                col[8 * R + r] = self.req[r].resolved
+                col[9 * R + r] = self.req[r].outcome
         return nets, reqs
 
     def entity_counts(self):
