@@ -230,3 +230,40 @@ def test_compiled_engine_out_of_memory_is_a_memoryerror():
         outcomes[headroom_mib] = proc.stdout.strip()
     assert outcomes[2].startswith("MemoryError") and outcomes[400] == "finished", outcomes
     assert any(o == "MemoryError: compiled engine ran out of memory" for o in outcomes.values()), outcomes
+
+
+def test_killed_dashboard_leaves_no_chart_worker():
+    """The dashboard draws its charts in worker processes (one per chart, started with the page): when the server
+    is killed, by SIGKILL so that nothing of its own can clean up, they notice and exit."""
+    import re
+    import urllib.request
+
+    proc = _start([sys.executable, "-m", "sim.cli", "dashboard", str(SCENARIOS / "tiny.yaml")])
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://\S+", line).group(0)
+        urllib.request.urlopen(url, timeout=TIMEOUT).read()  # the page: Solara imports the app, which starts them
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
+            time.sleep(0.1)
+        assert len(_children(proc.pid)) >= 2, "the chart workers did not start"
+    except BaseException:
+        _kill_group(proc.pid)
+        raise
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=TIMEOUT)
+    _assert_none_left(proc.pid)
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                state, ppid = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+            except OSError:
+                continue
+            if int(ppid) == pid and state != "Z":
+                out.append(int(entry))
+    return out
