@@ -161,7 +161,8 @@ def chart_png(name: str, data: ChartData) -> bytes:
 
 
 class ChartPool:
-    """Draws the page's charts at once, one per worker process (as many as charts, at most one per core).
+    """Draws the page's charts at once, one per worker process (even on fewer cores: the operating system then
+    shares them out, which still beats drawing one after another).
 
     The workers are spawned (the server has threads, so it must not fork) as children of the server, which they
     watch: they die with it however it ends. :meth:`start` starts them ahead of the first answer. A pool that
@@ -170,7 +171,7 @@ class ChartPool:
     """
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or max(1, min(len(CHARTS), multiprocessing.cpu_count()))
+        self.workers = workers or len(CHARTS)
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
