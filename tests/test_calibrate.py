@@ -146,8 +146,10 @@ def test_runs_are_deterministic_per_particle():
     u = {f"p{i}": 0.5 for i in range(len(cal.parameters))}
     assert sim(u) == sim(u)
     assert calibrate.particle_seed(1, {"a": 0.1}, 0) != calibrate.particle_seed(1, {"a": 0.2}, 0)
-    v = dict(u, **{f"p{[p.path for p in cal.parameters].index('enforcement.detect_prob')}": 0.0})  # fewer arrests
-    assert sim(v)["arrests_per_market_year"] < sim(u)["arrests_per_market_year"]
+    key = f"p{[p.path for p in cal.parameters].index('enforcement.detect_prob')}"
+    # detection at the top of its prior against the bottom: more takedowns, more never-arrested networks quit
+    low, high = sim(dict(u, **{key: 0.0})), sim(dict(u, **{key: 1.0}))
+    assert high["survival_without_arrest"] < low["survival_without_arrest"] - 0.2
 
 
 def test_calibrate_ci_on_processes(tmp_path, capsys):
