@@ -1,17 +1,24 @@
 """Calibration by approximate Bayesian computation (ABC-SMC, pyabc) and posterior-predictive checks.
 
 ``piracysim calibrate experiments/calibration/baseline.yaml --size ci|full --out DIR`` fits the grade-C parameters of a
-base scenario (assumptions without a source: entry, detection, identification, quitting, capacity, priority,
-residence...) to the **calibration targets** of :mod:`sim.patterns` and nothing else, on the compiled engine,
+base scenario (assumptions without a source: entry, detection, identification, quitting, the countries' capacity
+and priority, residence...) to the **calibration targets** of :mod:`sim.patterns` and nothing else, on the compiled engine,
 in parallel on local processes (pyabc's multicore sampler) or on Dask (its ``DaskDistributedSampler`` on a
 ``dask.distributed`` cluster). Then it runs posterior draws and checks the **validation targets**, which the fit
 never saw (docs/calibration.md).
+
+The unknowns are never policy levers (a ``policy.*`` parameter is refused): a posterior draw is a future that
+every policy scenario is then run in, and it must not overwrite what the policy sets. Their priors are, where the
+file says ``shared``, the one definition in :mod:`sim.uncertainty` (``PRIORS``, ``COUNTRY_PRIORS``), and a
+``countries.*.FIELD`` parameter is a multiplier of every country's FIELD applied by :func:`sim.uncertainty.expand`,
+exactly as experiments apply a draws file.
 
 Files written to DIR (whole or not at all):
 
 - ``posterior.parquet``: one row per accepted particle of the last generation: ``draw`` (int), ``weight``
   (float, summing to 1) and one column per parameter named by its dotted scenario path, as experiment overrides
-  use it (``enforcement.detect_prob``);
+  use it (``enforcement.detect_prob``, ``countries.*.capacity``): a draws file (sim.uncertainty) that experiments
+  take as ``uncertainty: {file: .../posterior.parquet, draws: N}``;
 - ``posterior.json``: provenance (scenario digest, targets, pyabc version, population sizes, epsilon schedule,
   seed, wall time, priors);
 - ``abc.db``: pyabc's own history (SQLite);
@@ -41,37 +48,33 @@ import pandas as pd
 from sim import patterns
 from sim.scenario import Scenario, ScenarioError, apply_overrides, from_dict, load
 from sim.sweep.design import read_sized
+from sim.uncertainty import WILDCARD, Prior, expand, shared_prior
 
 _KEYS = {"name", "description", "base", "overrides", "parameters", "targets", "population", "generations",
-         "replicates", "seed", "draws", "sizes", "max_simulations"}
-_SIZE_KEYS = {"population", "generations", "replicates", "draws", "overrides", "description", "max_simulations"}
+         "replicates", "seed", "draws", "sizes", "max_simulations", "epsilon"}
+_SIZE_KEYS = {"population", "generations", "replicates", "draws", "overrides", "description", "max_simulations",
+              "epsilon"}
 NAN_DISTANCE = 10.0  # an unmeasurable statistic counts as ten interval widths away
 MAX_POPULATION = 5000
 MAX_GENERATIONS = 30
 MAX_DRAWS = 10000
 
 
-@dataclass(frozen=True)
-class Parameter:
-    """One uncertain scenario field: a uniform prior on [low, high], on a linear or log scale."""
+Parameter = Prior  # a calibration parameter is a prior of sim.uncertainty: one mapping of quantiles to values
 
-    path: str
-    low: float
-    high: float
-    log: bool = False
-    integer: bool = False
 
-    def value(self, u: float) -> float | int:
-        """The parameter value at prior quantile ``u`` in [0, 1]."""
-        u = min(max(float(u), 0.0), 1.0)
-        v = (math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))) if self.log
-             else self.low + u * (self.high - self.low))
-        return int(round(v)) if self.integer else float(v)
+def scenario_of(base_raw: dict[str, Any], values: dict[str, Any], source: str = "calibration") -> Scenario:
+    """The base scenario under one set of parameter values: ``countries.*.FIELD`` multipliers expanded per
+    country by :func:`sim.uncertainty.expand` (as experiments apply a draws file), other paths set as they are."""
+    return from_dict(apply_overrides(base_raw, expand(base_raw, values)), source)
 
-    def describe(self) -> dict[str, Any]:
-        """The prior as data (for posterior.json)."""
-        return {"prior": "loguniform" if self.log else "uniform", "low": self.low, "high": self.high,
-                "integer": self.integer}
+
+def prior_text(prm: Prior) -> str:
+    """A prior in a few characters, for tables: ``0.1..1 (log)``, ``first|all``, ``x0.5..1.5``."""
+    if prm.dist == "choice":
+        return "|".join(prm.levels)
+    mult = "x" if prm.path.startswith(WILDCARD) else ""
+    return f"{mult}{prm.low:g}..{prm.high:g}{' (log)' if prm.scale == 'log' else ''}"
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class Calibration:
     name: str
     source: str
     base: Scenario
-    parameters: tuple[Parameter, ...]
+    parameters: tuple[Prior, ...]
     targets: tuple[str, ...]
     population: int
     generations: int
@@ -90,6 +93,7 @@ class Calibration:
     seed: int
     size: str
     max_simulations: int
+    epsilon: float | None = None               # a fixed tolerance for every generation; None: pyabc's median schedule
     description: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -105,10 +109,20 @@ def _int(source: str, path: str, value: Any, low: int, high: int | None = None) 
     return value
 
 
-def _parameter(source: str, path: str, spec: Any) -> Parameter:
+def _parameter(source: str, path: str, spec: Any) -> Prior:
     where = f"parameters.{path}"
+    if path.split(".")[0] == "policy":
+        raise _err(source, where, "a policy lever cannot be an unknown: a posterior draw would overwrite what the "
+                                  "policy scenarios set (scale the countries' columns with countries.*.FIELD)")
+    if spec == "shared":
+        prior = shared_prior(path)
+        if prior is None:
+            raise _err(source, where, "no shared prior for this path in sim/uncertainty.py (PRIORS, COUNTRY_PRIORS); "
+                                      "give {range: [low, high]}", spec)
+        return prior
     if not isinstance(spec, dict):
-        raise _err(source, where, "expected {range: [low, high], scale: linear|log, integer: true|false}", spec)
+        raise _err(source, where, "expected shared or {range: [low, high], scale: linear|log, integer: true|false}",
+                   spec)
     unknown = set(spec) - {"range", "scale", "integer"}
     if unknown:
         raise _err(source, f"{where}.{sorted(unknown)[0]}", "unknown key; expected range, scale, integer")
@@ -124,7 +138,10 @@ def _parameter(source: str, path: str, spec: Any) -> Parameter:
     integer = spec.get("integer", False)
     if not isinstance(integer, bool):
         raise _err(source, f"{where}.integer", "expected true or false", integer)
-    return Parameter(path, float(rng[0]), float(rng[1]), scale == "log", integer)
+    if path.startswith(WILDCARD) and (path.count(".") != 2 or integer):
+        raise _err(source, where, "countries.*.FIELD is a (non-integer) multiplier of one country field", spec)
+    return Prior(path, "loguniform" if scale == "log" else "uniform", float(rng[0]), float(rng[1]), integer,
+                 source=f"{source} (calibration prior)")
 
 
 def load_calibration(path: str | Path, size: str | None = None) -> Calibration:
@@ -143,16 +160,19 @@ def load_calibration(path: str | Path, size: str | None = None) -> Calibration:
         raise _err(source, "base", f"invalid with its overrides: {exc}") from None
     params_raw = raw.get("parameters")
     if not isinstance(params_raw, dict) or not params_raw:
-        raise _err(source, "parameters", "expected a mapping of dotted scenario path: {range: [low, high]}", params_raw)
+        raise _err(source, "parameters", "expected a mapping of dotted scenario path: shared | {range: [low, high]}",
+                   params_raw)
     params = tuple(_parameter(source, str(k), v) for k, v in params_raw.items())
     base_raw = base.to_raw()
-    for prm in params:  # a uniform prior's two ends bound its values: if both make a valid scenario, all do
-        for end in (prm.value(0.0), prm.value(1.0)):
+    for prm in params:  # a prior's two ends bound its values (fields are valid on intervals): both valid, all are
+        for end in _ends(prm):
             try:
-                from_dict(base_raw, "base", overrides=[(prm.path, end)])
+                scenario_of(base_raw, {prm.path: end}, "base")
             except ScenarioError as exc:
                 detail = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
                 raise _err(source, f"parameters.{prm.path}", f"makes an invalid scenario: {detail}") from None
+        if prm.path.startswith(WILDCARD) and not any(prm.path[len(WILDCARD):] in c for c in base_raw.get("countries") or []):
+            raise _err(source, f"parameters.{prm.path}", "no country of the base scenario sets this field")
     targets = raw.get("targets", list(patterns.CALIBRATION))
     if not isinstance(targets, list) or not targets:
         raise _err(source, "targets", "expected a non-empty list of calibration targets", targets)
@@ -163,11 +183,14 @@ def load_calibration(path: str | Path, size: str | None = None) -> Calibration:
             raise _err(source, f"targets[{i}]", f"is a {patterns.TARGETS[t].group} target; calibration fits "
                                                f"calibration targets only ({', '.join(patterns.CALIBRATION)})", t)
     seed = _int(source, "seed", raw.get("seed", 1), 0, 2**64 - 1)
+    eps = raw.get("epsilon", "median")
+    if eps != "median" and (isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf):
+        raise _err(source, "epsilon", "expected median (pyabc's schedule) or a tolerance > 0", eps)
     from sim import limits
 
     limits.check_scenario(base, f"{source} (base {raw['base']})", "fast", os.cpu_count() or 1)
     for end in (0.0, 1.0):  # the priors' corners bound the work of a run (sizes grow monotonically with each)
-        corner = from_dict(base_raw, "base", overrides=[(prm.path, prm.value(end)) for prm in params])
+        corner = scenario_of(base_raw, {prm.path: prm.at(end) for prm in params}, "base")
         limits.check_scenario(corner, f"{source} (every parameter at the {'top' if end else 'bottom'} of its "
                                       "prior)", "fast", os.cpu_count() or 1)
     return Calibration(
@@ -177,7 +200,13 @@ def load_calibration(path: str | Path, size: str | None = None) -> Calibration:
         replicates=_int(source, "replicates", raw.get("replicates", 1), 1, 100),
         draws=_int(source, "draws", raw.get("draws", 50), 1, MAX_DRAWS), seed=seed, size=size or "default",
         max_simulations=_int(source, "max_simulations", raw.get("max_simulations", 100000), 1),
+        epsilon=None if eps == "median" else float(eps),
         description=str(raw.get("description", "")), raw=raw)
+
+
+def _ends(prm: Prior) -> list[Any]:
+    """The values that bound a prior: both ends of a range, every level of a choice."""
+    return list(prm.levels) if prm.dist == "choice" else [prm.at(0.0), prm.at(1.0)]
 
 
 # ------------------------------------------------------------------------------------------- the simulator
@@ -192,21 +221,21 @@ def particle_seed(root: int, values: dict[str, Any], replicate: int) -> int:
 class Simulator:
     """Picklable model for pyabc: prior quantiles in, the patterns of the compiled engine's runs out."""
 
-    def __init__(self, base_raw: dict[str, Any], parameters: tuple[Parameter, ...], seed: int, replicates: int,
+    def __init__(self, base_raw: dict[str, Any], parameters: tuple[Prior, ...], seed: int, replicates: int,
                  keys: tuple[str, ...]) -> None:
         self.base_raw, self.parameters, self.seed, self.replicates, self.keys = (base_raw, parameters, seed,
                                                                                  replicates, keys)
 
     def values(self, unit: dict[str, float]) -> dict[str, Any]:
         """Parameter values (by dotted path) of prior quantiles keyed p0, p1, ..."""
-        return {prm.path: prm.value(unit[f"p{i}"]) for i, prm in enumerate(self.parameters)}
+        return {prm.path: prm.at(unit[f"p{i}"]) for i, prm in enumerate(self.parameters)}
 
     def measure(self, values: dict[str, Any]) -> dict[str, float]:
         """Every compiled-engine pattern of the base scenario with ``values``, pooled over the replicates."""
         from sim.engines import run
         from sim.world import compile_world
 
-        scenario = from_dict(apply_overrides(self.base_raw, values), "calibration")
+        scenario = scenario_of(self.base_raw, values)
         world = compile_world(scenario)
         raws = [patterns.collect(run(world, particle_seed(self.seed, values, r), "fast"), world, scenario)
                 for r in range(self.replicates)]
@@ -281,8 +310,10 @@ def run_abc(cal: Calibration, folder: Path, kind: str = "processes", workers: in
     np.random.seed(cal.seed % 2**32)  # pyabc draws from numpy's global generator in this process
     started = time.perf_counter()
     try:
+        # a fixed tolerance with one generation is rejection ABC: particles straight from the prior, equal weights
+        eps = pyabc.ListEpsilon([cal.epsilon] * cal.generations) if cal.epsilon else pyabc.MedianEpsilon()
         abc = pyabc.ABCSMC(sim, prior, interval_distance(keys), population_size=cal.population, sampler=sampler,
-                           eps=pyabc.MedianEpsilon())
+                           eps=eps)
         observed = {k: (patterns.TARGETS[k].low + patterns.TARGETS[k].high) / 2 for k in keys}  # unused by the distance
         db = folder / "abc.db"
         abc.new(f"sqlite:///{db}", observed)
@@ -296,22 +327,29 @@ def run_abc(cal: Calibration, folder: Path, kind: str = "processes", workers: in
     posterior = pd.DataFrame({"draw": np.arange(len(frame), dtype=np.int64),
                               "weight": np.asarray(weights, dtype=np.float64) / float(np.sum(weights))})
     for i, prm in enumerate(cal.parameters):
-        vals = [prm.value(u) for u in frame[f"p{i}"].to_numpy()]
-        posterior[prm.path] = np.asarray(vals, dtype=np.int64 if prm.integer else np.float64)
+        vals = [prm.at(u) for u in frame[f"p{i}"].to_numpy()]
+        posterior[prm.path] = (np.asarray(vals, dtype=str).astype(object) if prm.dist == "choice" else
+                               np.asarray(vals, dtype=np.int64 if prm.integer else np.float64))
     posterior.to_parquet(folder / "posterior.parquet", index=False)
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     from sim.sweep.manifest import library_versions, now
 
     prov = {
+        "kind": "posterior", "draws": int(len(posterior)),
         "calibration": cal.name, "calibration_file": cal.source, "size": cal.size,
         "scenario": cal.base.name, "scenario_digest": cal.base.digest(),
         "overrides": cal.raw.get("overrides") or {},
         "targets": {k: {"low": patterns.TARGETS[k].low, "high": patterns.TARGETS[k].high,
                         "source": patterns.TARGETS[k].source} for k in keys},
         "parameters": {prm.path: prm.describe() for prm in cal.parameters},
+        "rule": "no policy lever is a parameter; countries.*.FIELD multiplies every country's FIELD "
+                "(sim.uncertainty.expand), so a draw scales what a policy scenario sets and never replaces it",
         "library": {"pyabc": pyabc.__version__, **library_versions()},
-        "method": "ABC-SMC (pyabc), uniform priors on prior quantiles, median epsilon, interval distance",
+        "method": ("ABC-SMC (pyabc), uniform priors on prior quantiles, interval distance, " +
+                   (f"fixed epsilon {cal.epsilon:g}" + (" (one generation: rejection ABC from the prior)"
+                                                       if cal.generations == 1 else "")
+                    if cal.epsilon else "median epsilon")),
         "sampler": kind if kind != "dask" else f"dask ({scheduler or f'LocalCluster of {workers} workers'})",
         "workers": workers, "population_size": cal.population, "generations": int(history.max_t + 1),
         "max_generations": cal.generations, "replicates_per_particle": cal.replicates,
@@ -354,23 +392,36 @@ def sample_posterior(posterior: pd.DataFrame, n: int, seed: int) -> list[dict[st
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(posterior), size=n, replace=True, p=posterior["weight"].to_numpy() / posterior["weight"].sum())
     cols = [c for c in posterior.columns if c not in ("draw", "weight")]
-    return [{c: (int(posterior[c].iloc[i]) if pd.api.types.is_integer_dtype(posterior[c]) else
-                 float(posterior[c].iloc[i])) for c in cols} for i in idx]
+    def plain(col: pd.Series, i: int) -> Any:
+        if pd.api.types.is_integer_dtype(col):
+            return int(col.iloc[i])
+        return float(col.iloc[i]) if pd.api.types.is_numeric_dtype(col) else str(col.iloc[i])
+
+    return [{c: plain(posterior[c], i) for c in cols} for i in idx]
 
 
 def summary_table(posterior: pd.DataFrame, cal: Calibration | None = None) -> pd.DataFrame:
-    """Weighted mean, median and 90% interval of every parameter (and its prior range when ``cal`` is given)."""
+    """Weighted mean, median and 90% interval of every numeric parameter, the weighted share of each level of a
+    choice (``parameter = level``, in ``mean``), and the prior when ``cal`` is given."""
     w = posterior["weight"].to_numpy()
     rows = []
     priors = {p.path: p for p in cal.parameters} if cal else {}
     for c in posterior.columns[2:]:
+        prm = priors.get(c)
+        prior = prior_text(prm) if prm else ""
+        if not pd.api.types.is_numeric_dtype(posterior[c]):
+            levels = list(prm.levels) if prm and prm.levels else sorted(set(posterior[c].astype(str)))
+            for level in levels:
+                share = float(w[(posterior[c].astype(str) == level).to_numpy()].sum() / w.sum())
+                rows.append({"parameter": f"{c} = {level}", "mean": share, "q05": math.nan, "median": math.nan,
+                             "q95": math.nan, "prior": f"share, prior {1 / len(levels):.2g}"})
+            continue
         v = posterior[c].to_numpy(dtype=np.float64)
         order = np.argsort(v)
         cw = np.cumsum(w[order]) / w.sum()
         q = lambda x: float(v[order][min(np.searchsorted(cw, x), len(v) - 1)])  # noqa: E731
-        prm = priors.get(c)
         rows.append({"parameter": c, "mean": float(np.sum(w * v) / w.sum()), "q05": q(0.05), "median": q(0.5),
-                     "q95": q(0.95), "prior": f"{prm.low:g}..{prm.high:g}{' (log)' if prm.log else ''}" if prm else ""})
+                     "q95": q(0.95), "prior": prior})
     return pd.DataFrame(rows)
 
 
@@ -451,13 +502,18 @@ def write_report(folder: Path, cal: Calibration, posterior: pd.DataFrame, pred: 
              f"Posterior: `{posterior_source}` ({len(posterior)} particles, effective sample size "
              f"{1.0 / float(np.sum(posterior['weight'] ** 2)):.1f}).", ""]
     if prov:
-        lines += [f"ABC-SMC (pyabc {prov['library']['pyabc']}), {prov['sampler']} sampler: population "
+        lines += [f"{prov['method']}; pyabc {prov['library']['pyabc']}, {prov['sampler']} sampler: population "
                   f"{prov['population_size']}, {prov['generations']} generations, {prov['total_simulations']} runs, "
                   f"epsilon {' → '.join(f'{e:.3g}' for e in prov['epsilon_schedule'])}, {prov['wall_seconds']} s.",
                   f"Fitted to the calibration targets only: {', '.join(prov['targets'])}.", ""]
-    lines += ["## Posterior", "", "| parameter | prior | mean | median | 90% interval |", "|---|---|---|---|---|"]
+    lines += ["## Posterior", "", "`countries.*.FIELD` is a multiplier of every country's FIELD; a choice shows the "
+              "weighted share of each level (in *mean*).", "",
+              "| parameter | prior | mean | median | 90% interval |", "|---|---|---|---|---|"]
     for r in summ.itertuples():
-        lines.append(f"| `{r.parameter}` | {r.prior} | {r.mean:.4g} | {r.median:.4g} | {r.q05:.4g} – {r.q95:.4g} |")
+        if math.isnan(r.median):
+            lines.append(f"| `{r.parameter}` | {r.prior} | {r.mean:.2f} | | |")
+        else:
+            lines.append(f"| `{r.parameter}` | {r.prior} | {r.mean:.4g} | {r.median:.4g} | {r.q05:.4g} – {r.q95:.4g} |")
     lines += ["", f"## Posterior-predictive checks ({len(pred)} draws, {cal.replicates} run(s) each, compiled engine)",
               "", "A target passes when its interval overlaps the central 90% of the predictive distribution. "
               "Validation targets were never used to fit.", "",

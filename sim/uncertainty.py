@@ -5,7 +5,9 @@ to 1) and one column per uncertain parameter, named by its dotted scenario overr
 (``enforcement.detect_prob``, as ``--set`` and experiments' overrides write it). A sidecar JSON next to it
 (same name, ``.json``) records its provenance. The prior shipped in ``scenarios/data/prior_draws.parquet`` is
 written by ``python -m sim.uncertainty prior``; a posterior in the same format can replace it in any experiment
-(``uncertainty: {file: ...}``), see docs/robustness.md.
+(``uncertainty: {file: ...}``), see docs/robustness.md: the ABC posterior of ``piracysim calibrate``
+(``scenarios/data/posterior/posterior.parquet``) is one. A column may never be a ``policy.*`` lever: policies
+are what an experiment compares across the draws, and a draw that set one would undo the policy it is run with.
 
 One extension of the override path: ``countries.*.FIELD`` is a **multiplier** of every country's FIELD
 (clipped to the field's range, rounded for whole-number fields). Country values differ by design (a
@@ -52,6 +54,16 @@ class Prior:
     def scale(self) -> str:
         """``log`` for a log-uniform prior (Sobol designs sample it on that scale), else ``linear``."""
         return "log" if self.dist == "loguniform" else "linear"
+
+    def at(self, u: float) -> Any:
+        """The value of this prior at one quantile ``u`` (clipped into [0, 1): the top of a whole-number range is
+        ``high``, never ``high + 1``), as a plain Python value. ABC (sim.calibrate) maps its particles with it."""
+        u = min(max(float(u), 0.0), math.nextafter(1.0, 0.0))
+        return _plain(self.sample(np.array([u]))[0])
+
+    def describe(self) -> dict[str, Any]:
+        """The prior as data (provenance sidecars): distribution, range or levels, scale, source, solidity."""
+        return {k: v for k, v in asdict(self).items() if k != "path"} | {"scale": self.scale}
 
     def sample(self, u: np.ndarray) -> np.ndarray:
         """Map uniforms on [0, 1) to values of this prior (inverse CDF)."""
@@ -109,6 +121,28 @@ PRIORS: tuple[Prior, ...] = (
 )
 
 
+# Two more unknowns: the countries' enforcement capacity and priority columns (assumptions per country,
+# scenarios/data/sources.csv), as multipliers of every country's value. Policies pull the *policy* fields
+# (capacity_scale, priority_floor), never these columns' level, so a draw scales the countries and a policy still
+# acts on top (capacity_boost doubles whatever capacity the draw gives). The ABC calibration fits them
+# (arrests_per_market_year bears on both); the prior draws file, made before they were split from the policy
+# levers, leaves them at their defaults, and its columns stay PRIORS.
+COUNTRY_PRIORS: tuple[Prior, ...] = (
+    Prior("countries.*.capacity", "loguniform", 0.5, 2.0,
+          source="assumption: per-country investigators (sources.csv, C) scaled together by 0.5-2; whole numbers "
+                 "after scaling"),
+    Prior("countries.*.priority", "uniform", 0.5, 1.5,
+          source="assumption: the Special 301 mapping of priority (sources.csv, C) scaled together by 0.5-1.5, "
+                 "capped at 1"),
+)
+SHARED_PRIORS: dict[str, Prior] = {p.path: p for p in PRIORS + COUNTRY_PRIORS}
+
+
+def shared_prior(path: str) -> Prior | None:
+    """The one definition of the prior of ``path`` (PRIORS or COUNTRY_PRIORS), or None when there is none."""
+    return SHARED_PRIORS.get(path)
+
+
 class DrawsError(ScenarioError):
     """A draws file is unusable: one line naming the file, the field and the value."""
 
@@ -131,8 +165,7 @@ def sample_prior(n: int, seed: int = DEFAULT_SEED, priors: tuple[Prior, ...] = P
 def provenance(priors: tuple[Prior, ...], n: int, seed: int, command: str) -> dict[str, Any]:
     """The sidecar of a prior draws file: how it was made and every prior's range and source."""
     return {"kind": "prior", "draws": n, "seed": seed, "sampling": "independent Monte Carlo, equal weights",
-            "command": command, "parameters": {p.path: {k: v for k, v in asdict(p).items() if k != "path"}
-                                               | {"scale": p.scale} for p in priors}}
+            "command": command, "parameters": {p.path: p.describe() for p in priors}}
 
 
 def write_draws(df: pd.DataFrame, path: str | Path, meta: dict[str, Any]) -> Path:
@@ -186,6 +219,8 @@ def load_draws(path: str | Path, source: str | None = None) -> pd.DataFrame:
     for c in params:
         if not isinstance(c, str) or not c or any(not part for part in c.split(".")):
             raise _bad(src, str(c), "a parameter column must be a dotted scenario path")
+        if c.split(".")[0] == "policy":  # the levers are what experiments compare: a future must not set one
+            raise _bad(src, c, "a draws column cannot be a policy lever (policies are what is compared across draws)")
         if c.startswith(WILDCARD) and (c.count(".") != 2 or not pd.api.types.is_numeric_dtype(df[c])):
             raise _bad(src, c, "countries.*.FIELD is a numeric multiplier of one country field", df[c].iloc[0])
         missing = df[c].isna()

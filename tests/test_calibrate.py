@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import calibrate, patterns
+from sim import calibrate, patterns, uncertainty
 from sim.cli import main
-from sim.scenario import apply_overrides, from_dict, load
+from sim.scenario import load, with_overrides
+from sim.sweep.design import load_experiment
 from tests.conftest import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,17 +49,26 @@ def _check_posterior(folder: Path, cal: calibrate.Calibration) -> pd.DataFrame:
     assert post["draw"].dtype == np.int64 and list(post["draw"]) == list(range(len(post)))
     assert post["weight"].dtype == np.float64 and post["weight"].sum() == pytest.approx(1.0)
     for p in cal.parameters:
+        if p.dist == "choice":
+            assert set(post[p.path]) <= set(p.levels), p.path
+            continue
         assert post[p.path].between(p.low, p.high).all(), p.path
         if p.integer:
             assert post[p.path].dtype == np.int64
     prov = json.loads((folder / "posterior.json").read_text())
     for key in ("scenario_digest", "targets", "library", "population_size", "epsilon_schedule", "seed",
-                "wall_seconds", "parameters", "total_simulations"):
+                "wall_seconds", "parameters", "total_simulations", "rule"):
         assert key in prov, key
     assert prov["scenario_digest"] == cal.base.digest()
     assert set(prov["targets"]) == set(cal.targets) <= set(patterns.CALIBRATION)
     assert prov["library"]["pyabc"].startswith("0.13")
     assert len(prov["epsilon_schedule"]) == prov["generations"] >= 1
+    assert prov["kind"] == "posterior" and prov["draws"] == len(post)
+    # the posterior is a draws file as experiments take it (uncertainty: {file: ...}), with the priors' scales
+    draws = uncertainty.load_draws(folder / "posterior.parquet")
+    assert uncertainty.parameters(draws) == [p.path for p in cal.parameters]
+    for p in cal.parameters:
+        assert uncertainty.read_sidecar(folder / "posterior.parquet")["parameters"][p.path]["scale"] == p.scale
     return post
 
 
@@ -72,10 +82,62 @@ def test_distance_is_zero_inside_the_intervals():
 
 
 def test_parameters_map_prior_quantiles():
-    p = calibrate.Parameter("enforcement.detect_prob", 0.005, 0.05, log=True)
-    assert p.value(0.0) == pytest.approx(0.005) and p.value(1.0) == pytest.approx(0.05)
-    assert p.value(0.5) == pytest.approx(math.sqrt(0.005 * 0.05))
-    assert calibrate.Parameter("pirates.market_capacity", 60, 240, integer=True).value(0.5) == 150
+    p = calibrate.Parameter("enforcement.detect_prob", "loguniform", 0.005, 0.05)
+    assert p.at(0.0) == pytest.approx(0.005) and p.at(1.0) == pytest.approx(0.05)
+    assert p.at(0.5) == pytest.approx(math.sqrt(0.005 * 0.05))
+    whole = calibrate.Parameter("pirates.market_capacity", "uniform", 60, 240, integer=True)
+    assert whole.at(0.5) == 150 and whole.at(1.0) == 240 and whole.at(0.0) == 60  # never 241 at the top
+    rule = uncertainty.shared_prior("enforcement.evidence_rule")
+    assert (rule.at(0.2), rule.at(0.7), rule.at(1.0)) == ("first", "all", "all")
+    # the quantile mapping is the prior draws file's (sim.uncertainty.Prior.sample), value for value
+    u = np.linspace(0, 0.999, 50)
+    for prior in uncertainty.PRIORS:
+        assert [prior.at(x) for x in u] == list(prior.sample(u)), prior.path
+
+
+def test_the_default_calibration_uses_the_shared_priors_and_no_policy_lever():
+    """One definition of each prior: the committed calibration's unknowns are sim.uncertainty's objects (every
+    unknown of the prior draws file, plus the countries' capacity and priority), none a policy lever."""
+    for size in ("ci", "full"):
+        cal = calibrate.load_calibration(EXPERIMENT, size)
+        assert all(p is uncertainty.shared_prior(p.path) for p in cal.parameters)
+        paths = [p.path for p in cal.parameters]
+        assert set(paths) == {p.path for p in uncertainty.PRIORS + uncertainty.COUNTRY_PRIORS}
+        assert not [x for x in paths if x.startswith("policy.")]
+    full = calibrate.load_calibration(EXPERIMENT, "full")
+    assert full.population >= 512 and full.generations <= 4
+
+
+def test_calibration_applies_country_multipliers_as_experiments_do(tmp_path):
+    """A posterior row gives the same scenario in the ABC (calibrate.scenario_of) as in a sweep that takes the
+    row from a draws file: countries.*.FIELD multiplies every country's value, clipped and rounded alike."""
+    row = {"enforcement.detect_prob": 0.01, "enforcement.evidence_rule": "all", "countries.*.capacity": 0.5,
+           "countries.*.priority": 1.3, "countries.*.extradites": 1.2, "countries.*.retention_days": 1.5}
+    raw = load(SCENARIOS / "baseline.yaml").to_raw()
+    mine = calibrate.scenario_of(raw, row)
+    pd.DataFrame([{"draw": 0, "weight": 1.0, **row}]).to_parquet(tmp_path / "d.parquet", index=False)
+    (tmp_path / "exp.yaml").write_text(f"name: one\nbase: {SCENARIOS / 'baseline.yaml'}\ndesign: grid\n"
+                                       "uncertainty: {file: d.parquet}\nreplicates: 1\nseed: 1\n")
+    exp = load_experiment(tmp_path / "exp.yaml")
+    assert len(exp.points) == 1
+    theirs = with_overrides(exp.scenario_of(0), list(exp.points[0].items()), "one")  # as api.world applies a point
+    assert {**theirs.to_raw(), "name": ""} == {**mine.to_raw(), "name": ""}
+    got = {c["id"]: c for c in mine.to_raw()["countries"]}
+    was = {c["id"]: c for c in raw["countries"]}
+    assert got["DEU"]["capacity"] == 4 and got["MDA"]["capacity"] == 0  # 8 x 0.5; 1 x 0.5 rounds to even
+    assert got["NLD"]["priority"] == 1.0 and got["RUS"]["priority"] == pytest.approx(0.65)  # capped at 1; 0.5 x 1.3
+    assert got["NLD"]["retention_days"] == 270 and mine.to_raw()["policy"] == raw["policy"]
+    assert all(got[k]["extradites"] == pytest.approx(min(1.0, was[k]["extradites"] * 1.2)) for k in got)
+
+
+def test_a_policy_lever_is_refused_as_an_unknown(tmp_path, capsys):
+    path = tmp_path / "cal.yaml"
+    path.write_text(SMALL.format(base=SCENARIOS / "baseline.yaml").replace(
+        "pirates.market_capacity: {range: [60, 240], integer: true}", "policy.capacity_scale: {range: [0.5, 2.0]}"))
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "cal.yaml: parameters.policy.capacity_scale: a policy lever cannot be an unknown" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
 
 
 def test_runs_are_deterministic_per_particle():
@@ -84,8 +146,10 @@ def test_runs_are_deterministic_per_particle():
     u = {f"p{i}": 0.5 for i in range(len(cal.parameters))}
     assert sim(u) == sim(u)
     assert calibrate.particle_seed(1, {"a": 0.1}, 0) != calibrate.particle_seed(1, {"a": 0.2}, 0)
-    v = dict(u, p4=0.0)  # detect_prob at its lowest: fewer arrests
-    assert sim(v)["arrests_per_market_year"] < sim(u)["arrests_per_market_year"]
+    key = f"p{[p.path for p in cal.parameters].index('enforcement.detect_prob')}"
+    # detection at the top of its prior against the bottom: more takedowns, more never-arrested networks quit
+    low, high = sim(dict(u, **{key: 0.0})), sim(dict(u, **{key: 1.0}))
+    assert high["survival_without_arrest"] < low["survival_without_arrest"] - 0.2
 
 
 def test_calibrate_ci_on_processes(tmp_path, capsys):
@@ -117,6 +181,23 @@ def test_calibrate_on_a_dask_local_cluster(tmp_path):
     _check_posterior(folder, cal)
 
 
+def test_a_fixed_tolerance_in_one_generation_is_rejection_abc_with_equal_weights(tmp_path):
+    """epsilon: X with one generation: particles from the prior within X of the targets, every weight 1/N, the
+    distances all <= X (the full size's method: SMC's importance weights collapse with sixteen unknowns)."""
+    import pyabc
+
+    cal = calibrate.load_calibration(_small(tmp_path, SMALL + "epsilon: 1.5\n"))
+    assert cal.epsilon == 1.5 and calibrate.load_calibration(_small(tmp_path)).epsilon is None
+    folder = tmp_path / "rej"
+    folder.mkdir()
+    prov = calibrate.run_abc(cal, folder, "processes", workers=2)
+    post = _check_posterior(folder, cal)
+    assert np.allclose(post["weight"], 1 / cal.population) and prov["epsilon_schedule"] == [1.5]
+    assert "rejection ABC" in prov["method"] and prov["effective_sample_size"] == pytest.approx(cal.population)
+    d = pyabc.History(f"sqlite:///{folder / 'abc.db'}").get_weighted_distances(t=0)
+    assert len(d) == cal.population and (d["distance"] <= 1.5).all()
+
+
 def test_committed_posterior_follows_the_interface():
     post = calibrate.read_posterior(COMMITTED)
     prov = json.loads((COMMITTED / "posterior.json").read_text())
@@ -124,8 +205,10 @@ def test_committed_posterior_follows_the_interface():
     assert prov["scenario_digest"] == load(SCENARIOS / "baseline.yaml").digest()  # fitted to today's default world
     _check_posterior(COMMITTED, cal)
     raw = load(SCENARIOS / "baseline.yaml").to_raw()
+    assert len(post) >= 512 and prov["population_size"] >= 512  # the robustness experiment's 512 futures
+    assert prov["effective_sample_size"] >= 500  # equally weighted: 512 futures, not a handful
     for values in calibrate.sample_posterior(post, 20, seed=1):  # every draw is a valid scenario as it stands
-        from_dict(apply_overrides(raw, values), "draw")
+        calibrate.scenario_of(raw, values, "draw")
     assert (COMMITTED / "report.md").is_file()
 
 
@@ -144,6 +227,10 @@ def test_check_only_uses_a_given_posterior(tmp_path):
     (lambda s: s.replace("[0.005, 0.05]", "[0.005, 5.0]"),
      "cal.yaml: parameters.enforcement.detect_prob: makes an invalid scenario"),
     (lambda s: s.replace("population: 4", "population: 1"), "cal.yaml: population: expected a whole number 2 .. 5000"),
+    (lambda s: s + "epsilon: -1\n", "cal.yaml: epsilon: expected median (pyabc's schedule) or a tolerance > 0"),
+    (lambda s: s.replace("enforcement.detect_prob: {range: [0.005, 0.05], scale: log}", "enforcement.detect_prob: shared")
+     .replace("pirates.market_capacity:", "pirates.no_prior:").replace("{range: [60, 240], integer: true}", "shared"),
+     "cal.yaml: parameters.pirates.no_prior: no shared prior for this path"),
     (lambda s: s.replace("enforcement.detect_prob", "enforcement.nope"), "cal.yaml: parameters.enforcement.nope"),
 ])
 def test_bad_calibration_files(tmp_path, capsys, edit, expected):

@@ -124,6 +124,46 @@ def test_a_draw_is_applied_to_each_policy_scenario():
     assert world is not None
 
 
+def test_robustness_futures_are_posterior_draws_that_never_change_a_policy_lever():
+    """The full size runs every policy on the ABC posterior's first 512 draws. No column of the posterior is a
+    policy lever or a path any policy scenario sets; a countries.*.FIELD multiplier scales the policy's own
+    country values (haven_crackdown's retention stays three times the status quo's), never replaces them."""
+    from sim.scenario import apply_overrides
+
+    exp = load_experiment(ROBUSTNESS, "full")
+    unc = exp.uncertainty
+    posterior = (ROBUSTNESS.parent / unc.file).resolve()
+    assert posterior == ROOT / "scenarios" / "data" / "posterior" / "posterior.parquet"
+    assert unc.mode == "draws" and len(unc.rows) == 512 >= 500
+    draws = uncertainty.load_draws(posterior)
+    assert uncertainty.read_sidecar(posterior)["kind"] == "posterior" and len(draws) >= 512
+    cols = uncertainty.parameters(draws)
+    assert not [c for c in cols if c.startswith("policy.")]
+    assert {"countries.*.capacity", "countries.*.priority"} <= set(cols)
+    base = load(SCENARIOS / "baseline.yaml").to_raw()
+
+    def at(raw, path):
+        node = raw
+        for key in path.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        return node
+
+    for level in exp.factors[0].levels:
+        pol = load(ROBUSTNESS.parent / level).to_raw()
+        for c in cols:
+            if not c.startswith(uncertainty.WILDCARD):
+                assert at(pol, c) == at(base, c), f"{level} sets {c}: a draw would overwrite it"
+        for row in unc.rows[:16]:
+            over = uncertainty.expand(pol, row)
+            assert not [k for k in over if k.startswith("policy.")]
+            assert apply_overrides(pol, over)["policy"] == pol["policy"]
+    crack = load(SCENARIOS / "haven_crackdown.yaml").to_raw()
+    for row in unc.rows[:16]:
+        a, b = uncertainty.expand(base, row), uncertainty.expand(crack, row)
+        ra, rb_ = (a.get("countries.RUS.retention_days", 30), b.get("countries.RUS.retention_days", 90))
+        assert rb_ == pytest.approx(3 * ra, abs=2)  # 30 x m and 90 x m, each rounded
+
+
 def test_crn_seeds_are_shared_across_policies_and_differ_across_draws(tmp_path):
     exp = load_experiment(ROBUSTNESS, "ci")
     n = len(exp.uncertainty.rows)
@@ -143,7 +183,7 @@ def test_crn_seeds_are_shared_across_policies_and_differ_across_draws(tmp_path):
     runs = read_runs(tmp_path / "s")
     runs["draw"] = runs["point"].map(dict(enumerate(exp.draw_of)))
     assert (runs.groupby(["draw", "replicate"])["seed"].nunique() == 1).all()
-    draws = uncertainty.load_draws(uncertainty.PRIOR_FILE).set_index("draw")
+    draws = uncertainty.load_draws((ROBUSTNESS.parent / exp.uncertainty.file).resolve()).set_index("draw")
     p = len(exp.points) - 1  # the last policy under the last draw
     row = runs[runs["point"] == p].iloc[0]
     assert row["enforcement.detect_prob"] == draws.loc[exp.draw_of[p], "enforcement.detect_prob"]
@@ -192,6 +232,7 @@ def _good() -> pd.DataFrame:
     ("bad_value", "enforcement.detect_prob", "(got 1.5)"),
     ("bad_path", "enforcement.no_such_field", "no_such_field"),
     ("missing_value", "enforcement.detect_prob", "missing value"),
+    ("policy_lever", "policy.capacity_scale", "cannot be a policy lever"),
 ])
 def test_a_bad_draws_file_is_one_line_naming_file_field_and_value(tmp_path, capsys, case, field, shown):
     df = _good()
@@ -215,6 +256,8 @@ def test_a_bad_draws_file_is_one_line_naming_file_field_and_value(tmp_path, caps
             df["enforcement.no_such_field"] = [1, 2]
         elif case == "missing_value":
             df["enforcement.detect_prob"] = [0.01, None]
+        elif case == "policy_lever":  # a future that set a lever would undo the policy it is run with
+            df["policy.capacity_scale"] = [0.5, 2.0]
         df.to_parquet(tmp_path / name, index=False)
     code, err = _main(capsys, "sweep", _experiment(tmp_path, name), "--size", "ci", "--out", str(tmp_path / "out"))
     lines = [x for x in err.splitlines() if x.strip()]
@@ -270,7 +313,7 @@ def test_every_prior_has_its_row_in_sources_csv():
 
     with (ROOT / "scenarios" / "data" / "sources.csv").open() as fh:
         sources = {r["column"]: r for r in csv.DictReader(fh)}
-    for p in uncertainty.PRIORS:
+    for p in uncertainty.PRIORS + uncertainty.COUNTRY_PRIORS:
         row = sources[f"prior:{p.path}"]
         assert row["source"] == p.source and row["solidity"] == p.solidity
         if p.dist != "choice":
