@@ -58,6 +58,17 @@ def test_what_if_runs_on_common_random_numbers(tiny):
     assert W.route_columns(faster.variant)  # today's model reports requests sent, answered, refused
 
 
+def test_replicates_started_longest_first_come_back_in_seed_order(tiny):
+    seeds = W.replicate_seeds(tiny.scenario, 5)
+    plain = W.evaluate(tiny.scenario, seeds)
+    shuffled = W.evaluate(tiny.scenario, seeds, expected=[0.1, 0.5, 0.3, 0.9, 0.2])
+    assert len(plain.seconds) == 5 and all(s > 0 for s in plain.seconds)
+    assert plain.metrics.equals(shuffled.metrics) and plain.by_country.equals(shuffled.by_country)
+    assert all((plain.daily[c] == shuffled.daily[c]).all() for c in plain.daily)
+    one = W.evaluate(tiny.scenario, seeds[3:4])
+    assert (one.daily["networks"][0] == plain.daily["networks"][3]).all()  # row r is seed r's run
+
+
 def test_bad_input_is_the_cli_line(tiny):
     overrides = W.parse_extra("pirates.entry_per_day=9")
     with pytest.raises(ScenarioError) as exc:

@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 import math
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,19 +182,25 @@ class Replicates:
     by_country: pd.DataFrame                # (n, C): mean up servers over the last TAIL_DAYS days
     havens: list[str]
     metrics: pd.DataFrame                   # (n, metrics), NaN where undefined
+    seconds: list[float] = field(default_factory=list)  # wall seconds of each replicate's run
 
 
-def evaluate(scenario: Scenario, seeds: list[int], engine: str = "fast") -> Replicates:
+def evaluate(scenario: Scenario, seeds: list[int], engine: str = "fast", expected: list[float] | None = None
+             ) -> Replicates:
     """Run ``scenario`` once per seed and keep what the page shows.
 
     This is the only place that runs the model, through the public entry points ``sim.engines.run`` and
     ``sim.metrics.compute``; it can switch to a batch evaluator without touching the page. The replicates run
     on a thread per core: the compiled engine's day loop releases the interpreter lock, so they run at once.
+    ``expected``: a guess of each replicate's run time (e.g. the unchanged scenario's on the same seed); the
+    longest start first, so that no thread is left with a long run at the end while the others wait.
     """
     world = engines.as_world(scenario)
 
-    def one(seed: int) -> tuple[dict, dict[str, np.ndarray], np.ndarray]:
+    def one(seed: int) -> tuple[dict, dict[str, np.ndarray], np.ndarray, float]:
+        start = time.perf_counter()
         result = engines.run(world, seed, engine)
+        took = time.perf_counter() - start
         row = {k: (np.nan if v is None else v) for k, v in metrics.compute(result).items()}
         # the days the metrics see (the warm-up is not part of the answer), read as columns of the engine's
         # arrays: no DataFrames for the 20 replicates of an answer
@@ -201,14 +208,18 @@ def evaluate(scenario: Scenario, seeds: list[int], engine: str = "fast") -> Repl
         daily = {c: result.column("daily", c)[shown] for c in DAILY_COLUMNS}
         tail = slice(max(0, len(daily["day"]) - TAIL_DAYS), None)
         sbc = [result.column("servers_by_country", cid)[shown][tail].mean() for cid in world.country_ids]
-        return row, daily, np.array(sbc)
+        return row, daily, np.array(sbc), took
 
+    order = list(range(len(seeds)))
+    if expected is not None and len(expected) == len(seeds):
+        order.sort(key=lambda i: -expected[i])
     with ThreadPoolExecutor(max_workers=min(len(seeds), os.cpu_count() or 1)) as pool:
-        rows, dailies, tails = (list(x) for x in zip(*pool.map(one, seeds)))  # in seed order
+        done = dict(zip(order, pool.map(one, [seeds[i] for i in order])))
+    rows, dailies, tails, seconds = (list(x) for x in zip(*(done[i] for i in range(len(seeds)))))  # seed order
     daily = {c: np.stack([d[c] for d in dailies]) for c in DAILY_COLUMNS if c != "day"}
     havens = [c for c, h in zip(world.country_ids, world.haven) if h]
     return Replicates(list(seeds), dailies[0]["day"], daily, pd.DataFrame(tails, columns=list(world.country_ids)),
-                      havens, pd.DataFrame(rows, columns=list(metrics.METRICS)))
+                      havens, pd.DataFrame(rows, columns=list(metrics.METRICS)), seconds)
 
 
 class Cache:
@@ -218,13 +229,15 @@ class Cache:
         self.size = size
         self.items: dict[tuple, Replicates] = {}
 
-    def get(self, scenario: Scenario, seeds: list[int], engine: str) -> Replicates:
-        """The cached replicates, computed on first use (oldest entry evicted beyond ``size``)."""
+    def get(self, scenario: Scenario, seeds: list[int], engine: str, expected: list[float] | None = None
+            ) -> Replicates:
+        """The cached replicates, computed on first use (oldest entry evicted beyond ``size``); ``expected`` as
+        for :func:`evaluate`."""
         key = (scenario.digest(), tuple(seeds), engine)
         if key not in self.items:
             if len(self.items) >= self.size:
                 self.items.pop(next(iter(self.items)))
-            self.items[key] = evaluate(scenario, seeds, engine)
+            self.items[key] = evaluate(scenario, seeds, engine, expected)
         return self.items[key]
 
 
@@ -301,5 +314,5 @@ def answer(base: Base, overrides: list[tuple[str, Any]], n: Any, cache: Cache | 
     cache = cache or Cache()
     seeds = replicate_seeds(base.scenario, n)
     b = cache.get(base.scenario, seeds, engine)
-    v = cache.get(scenario, seeds, engine)
+    v = cache.get(scenario, seeds, engine, b.seconds)  # on common random numbers, run times follow the seed
     return Answer(scenario, b, v, compare(b, v))
