@@ -31,6 +31,7 @@ are paired) and q = p otherwise. A run's seed never depends on scheduling, worke
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -106,9 +107,10 @@ class Experiment:
         """Design points times replicates."""
         return len(self.points) * self.replicates
 
-    @property
+    @functools.cached_property
     def value_columns(self) -> tuple[str, ...]:
-        """The scenario paths the design sets, in order of first appearance (columns of the runs table)."""
+        """The scenario paths the design sets, in order of first appearance (columns of the runs table); made
+        once (a sweep reads it for every shard, and a large design has thousands of points)."""
         return tuple(dict.fromkeys(k for row in self.points for k in row))
 
     def seed_of(self, point: int, replicate: int) -> int:
