@@ -1,8 +1,8 @@
 """Run an experiment's (point, replicate) runs on any ``concurrent.futures`` executor.
 
-Tasks are batches of replicates of one design point, sized to take at least ~100 ms so scheduling costs stay
-small; the parent process submits a bounded number at a time, writes each finished task's results to a shard
-at once, and retries what failed. Results never depend on the executor, the worker count, the batch sizes or
+Tasks are batches of runs sized to take about a second (the last ones less), so scheduling costs stay small;
+the parent process submits a bounded number at a time, writes each finished task's results to a shard at once,
+and retries what failed. Results never depend on the executor, the worker count, the batch sizes or
 the order of completion: every run's seed is fixed by (point, replicate), and the combined table is sorted.
 """
 
@@ -257,19 +257,25 @@ def _forkserver_ready() -> bool:
     return True
 
 
-def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
-               target_seconds: float = 0.5) -> int:
-    """Runs per task: enough to last ``target_seconds`` (timed on one run), yet at least ~4 tasks per worker."""
+def task_sizes(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
+               target_seconds: float = 1.0, tail_seconds: float = 0.06) -> tuple[int, int]:
+    """Runs per task, largest and smallest, from one timed run: the largest lasts ``target_seconds`` (yet there are
+    at least ~4 tasks per worker), the smallest (the last tasks, see :func:`make_tasks`) ``tail_seconds``.
+
+    Each task costs the parent a shard to write and a round trip (on Dask also the scheduler's bookkeeping), ~5-10
+    ms of CPU on a machine whose cores the workers already use: a second of runs per task keeps that near 1%,
+    and the small last tasks keep the workers finishing together."""
     world = compile_world(exp.scenario_of(0))
     start = time.perf_counter()
     try:
         metrics.compute(run_fn(world, exp.seed_of(0, 0), engine))
     except Exception:  # noqa: BLE001 - the sweep records failures itself; size small and carry on
-        return 1
+        return 1, 1
     per_run = max(time.perf_counter() - start, 1e-4)
     by_time = math.ceil(target_seconds / per_run)
     by_balance = max(1, pending // (4 * max(1, workers)))
-    return int(max(1, min(by_time, by_balance)))
+    size = int(max(1, min(by_time, by_balance)))
+    return size, int(max(1, min(size, math.ceil(tail_seconds / per_run))))
 
 
 def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, workers: int = 1,
@@ -420,9 +426,8 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
         if on_total:
             on_total(len(todo))
         if todo:
-            size = batch_size(exp, engine, run_fn, ctx.workers, len(todo))
-            # the smallest tasks last ~1/8 of the largest (~60 ms): a tail that balances, without per-task costs
-            queue = list(make_tasks(exp, todo, size, engine, ctx.workers, smallest=max(1, size // 8)))
+            size, smallest = task_sizes(exp, engine, run_fn, ctx.workers, len(todo))
+            queue = list(make_tasks(exp, todo, size, engine, ctx.workers, smallest=smallest))
             next_id = len(queue)
             queue.reverse()  # pop() from the end: tasks go out in ascending order
             limit = max(2, 2 * ctx.workers)
