@@ -407,25 +407,35 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
 
         print(f"warning: {note}", file=sys.stderr)
     try:
-        _describe_base(exp, out)
         done = store.finished()
     except StoreError as exc:
         raise SweepError(str(exc)) from None
-    except OSError as exc:
-        if created and not man_path.exists():
-            shutil.rmtree(out, ignore_errors=True)  # leave no half-made folder behind
-        raise SweepError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     todo = [(p, r) for p in range(len(exp.points)) for r in range(exp.replicates) if (p, r) not in done]
     started = mf.now()
 
     with (ctx := _Executors(spec)) as executor:
-        manifest = mf.build(exp, engine, spec.describe(), ctx.workers, started)
-        if resume and man_path.exists():
-            manifest["resumed_from"] = mf.read(man_path).get("started")
-        mf.write(man_path, manifest)
+        manifest: dict[str, Any] = {}
+
+        def describe() -> None:
+            """scenario.yaml, havens.json and the manifest (which marks the folder as this sweep's): written before
+            any shard, but once the first tasks are out, so the workers need not wait for them (~50 ms and a git
+            call in the parent)."""
+            try:
+                _describe_base(exp, out)
+            except OSError as exc:
+                if created and not man_path.exists():
+                    shutil.rmtree(out, ignore_errors=True)  # leave no half-made folder behind
+                raise SweepError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+            manifest.update(mf.build(exp, engine, spec.describe(), ctx.workers, started))
+            if resume and man_path.exists():
+                manifest["resumed_from"] = mf.read(man_path).get("started")
+            mf.write(man_path, manifest)
+
         if on_total:
             on_total(len(todo))
-        if todo:
+        if not todo:
+            describe()
+        else:
             size, smallest = task_sizes(exp, engine, run_fn, ctx.workers, len(todo))
             queue = list(make_tasks(exp, todo, size, engine, ctx.workers, smallest=smallest))
             next_id = len(queue)
@@ -465,6 +475,8 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
                     except BrokenExecutor:  # the pool broke since the last wait
                         queue.append(task)
                         executor = fresh_pool()
+                if not manifest:  # the first tasks are out: describe the sweep while they run (shards come after)
+                    describe()
                 # a timeout so progress can say "still running" when no task finishes for a while
                 finished, _ = wait(list(in_flight), timeout=5, return_when=FIRST_COMPLETED)
                 if not finished and progress:
