@@ -386,6 +386,20 @@ def _memo(st: _Static, key: tuple[Any, ...], make: Any) -> Any:
     return hit
 
 
+_WORLD_FIELDS = frozenset(f.name for f in fields(World))
+
+
+def _new_world(values: dict[str, Any]) -> World:
+    """``World(**values)``: a frozen dataclass's ``__init__`` only stores its ~100 fields one by one (~20 us per
+    world); with every field given, they are stored at once. Anything else goes through ``__init__`` (and its
+    error for a missing or unknown field)."""
+    if values.keys() != _WORLD_FIELDS:
+        return World(**values)
+    world = object.__new__(World)
+    world.__dict__.update(values)
+    return world
+
+
 def compile_world(sc: Scenario) -> World:
     """Compile a validated scenario into a :class:`World`, applying the policy levers."""
     pol, pir, enf = sc.policy, sc.pirates, sc.enforcement
@@ -489,7 +503,7 @@ def compile_world(sc: Scenario) -> World:
         1, np.rint(np.exp(-pir.heat_aversion * np.arange(HEAT_LEVELS)) * 2**ACCEPT_BITS)).astype(np.int64)).copy()
     host_wq = np.where(host_w > 0, np.maximum(1, np.rint(host_w / host_w.sum() * 2**WEIGHT_BITS)), 0).astype(np.int64)
 
-    return World(
+    return _new_world(dict(
         name=sc.name,
         digest=sc.digest(),
         seed=sc.seed,
@@ -570,7 +584,7 @@ def compile_world(sc: Scenario) -> World:
         host_wq=host_wq,
         host_wq_cum=np.cumsum(host_wq).astype(np.int64),
         host_countries=np.unique(provider_country[host_wq > 0]).astype(np.int64),
-    )
+    ))
 
 
 def load_world(path: str | Path, overrides: Any = None) -> World:
