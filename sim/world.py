@@ -446,12 +446,14 @@ def compile_world(sc: Scenario) -> World:
         order_chan = channel("production_orders", 1.0)
         # Every table is added before the World takes its copy of the rows.
         tabs = tuple(tables.add(d) for d in (pir.successor, mk.migration, enf.block, enf.cutoff))
-        return (tables.matrix(), mla_chan, arrest_chan, order_chan) + tabs
+        return (tables, mla_chan, arrest_chan, order_chan) + tabs
 
-    delays, mla_chan, arrest_chan, order_chan, successor_tab, migration_tab, block_tab, cutoff_tab = (
+    # the memo keeps the tables' keys, not their rows (~170 kB a world): the rows are shared by every world (_ROWS)
+    tables, mla_chan, arrest_chan, order_chan, successor_tab, migration_tab, block_tab, cutoff_tab = (
         a.copy() if isinstance(a, np.ndarray) else a for a in _memo(
             st, ("tables", pol.mla_speed, pol.surrender_speed, pir.successor, mk.migration, enf.block, enf.cutoff),
             make_tables))
+    delays = tables.matrix()
     court_tab, notice_tab, disclosure_tab = st.court_tab.copy(), st.notice_tab.copy(), st.disclosure_tab.copy()
     preserve = _memo(st, ("preserve", pol.preservation_everywhere),
                      lambda: (st.any_shared["preservation"] | pol.preservation_everywhere).astype(np.int64))
