@@ -237,12 +237,6 @@ class _Tables:
             self.keys.append(key)
         return i
 
-    def scaled(self, d: Delay, factor: float) -> int:
-        """``add(d.scaled(factor))`` without making the Delay (compiling calls this for every country)."""
-        if factor == 1.0:
-            return self.add_key((d.median_days, d.p90_days))
-        return self.add_key((d.median_days * factor, d.p90_days * factor))
-
     def matrix(self) -> np.ndarray:
         """The (n_tables, K_TABLE) int64 matrix of every row added, in order of first addition."""
         missing = [k for k in dict.fromkeys(self.keys) if k not in _ROWS]
@@ -417,14 +411,7 @@ def compile_world(sc: Scenario) -> World:
         """Every delay table and the indices into them, in the order they are added (court, notice and
         disclosure first, from the shared part; then the channels, successor, migration, block, cutoff)."""
         tables = _Tables(st.table_keys, st.table_index)
-        index, keys = tables.index, tables.keys
-
-        def add(key: tuple[float, float]) -> int:
-            i = index.get(key)
-            if i is None:
-                i = index[key] = len(keys)
-                keys.append(key)
-            return i
+        add = tables.add_key
 
         def channel(attr: str, speed: float) -> np.ndarray:
             """[lead, requested] delay table: the fastest shared bloc's ``attr`` (the first of equal medians),

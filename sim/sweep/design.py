@@ -115,9 +115,14 @@ class Experiment:
 
     def seed_of(self, point: int, replicate: int) -> int:
         """The 64-bit seed of run (point, replicate)."""
+        return run_seed(self.seed, *self.seed_key(point, replicate))
+
+    def seed_key(self, point: int, replicate: int) -> tuple[int, int]:
+        """The spawn key of run (point, replicate)'s seed: runs with equal keys have equal seeds (every point's
+        replicate r under common random numbers)."""
         if self.seed_groups and self.common_random_numbers:  # one seed set per draw, shared by every policy
-            return run_seed(self.seed, self.seed_groups[point], replicate)
-        return run_seed(self.seed, 0 if self.common_random_numbers else point, replicate)
+            return self.seed_groups[point], replicate
+        return 0 if self.common_random_numbers else point, replicate
 
     def scenario_of(self, point: int) -> Scenario:
         """The scenario a design point starts from (its ``scenario`` level, else the base)."""

@@ -28,7 +28,7 @@ from sim.outputs import RunResult
 from sim.procs import LOCK_NAME, FolderLock, LockError, worker_init
 from sim.scenario import Scenario, from_dict
 from sim.sweep import manifest as mf
-from sim.sweep.design import SCENARIO_FACTOR, Experiment
+from sim.sweep.design import SCENARIO_FACTOR, Experiment, run_seed
 from sim.sweep.store import Store, StoreError, file_digest, frame_digest, read_runs
 from sim.world import compile_world
 
@@ -285,6 +285,14 @@ def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: 
     small and no worker idles long at the end; but at least ``smallest`` runs, so the tail is not dozens of
     one-run tasks whose scheduling costs more than the runs."""
     raws: dict[str, Scenario] = {}
+    seeds: dict[tuple[int, int], int] = {}  # by spawn key: under common random numbers points share their seeds
+
+    def seed(p: int, r: int) -> int:
+        key = exp.seed_key(p, r)
+        s = seeds.get(key)
+        if s is None:
+            s = seeds[key] = run_seed(exp.seed, *key)  # ~10 us each, while the workers wait for their first task
+        return s
 
     def item(p: int, reps: list[int]) -> PointRuns:
         key = str(exp.points[p].get(SCENARIO_FACTOR, ""))
@@ -292,7 +300,7 @@ def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: 
             raws[key] = exp.scenario_of(p)
             raws[key].digest()  # computed once here and kept: it travels with the scenario to the workers
         values = {k: v for k, v in exp.points[p].items() if k != SCENARIO_FACTOR}
-        return PointRuns(p, key, values, dict(exp.points[p]), tuple((r, exp.seed_of(p, r)) for r in reps))
+        return PointRuns(p, key, values, dict(exp.points[p]), tuple((r, seed(p, r)) for r in reps))
 
     todo = sorted(todo)
     start, tid = 0, 0
@@ -514,7 +522,8 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
     except OSError as exc:
         raise SweepError(f"{out}: cannot write the combined tables ({exc.strerror or exc}); every run is saved in "
                          "shards/: make room and run the same command with --resume") from None
-    runs = read_runs(out)
+    # the runs table as written (a Parquet file gives back the frame it was given), else as read back
+    runs = store.combined_runs if store.combined_runs is not None else read_runs(out)
     manifest.update(finished=mf.now(), status="complete", runs_content_sha256=frame_digest(runs),
                     failed_runs=int((runs["status"] != "ok").sum()),
                     files={name: {"path": p.name, "sha256": file_digest(p)} for name, p in files.items()})

@@ -56,6 +56,7 @@ class Store:
         # the runs shards this Store wrote (one row per run: small), by file name, so combining reads back only
         # the shards of earlier sessions and the kept tables (which can be large: those stay on disk only)
         self._written: dict[str, pd.DataFrame] = {}
+        self.combined_runs: pd.DataFrame | None = None  # the runs table the last combine wrote (Parquet only)
 
     def _last_seq(self) -> int:
         seqs = [int(m["seq"]) for p in self.shards.glob("*") if (m := _SHARD.match(p.name))] if self.shards.is_dir() else []
@@ -171,6 +172,7 @@ class Store:
         runs["error"] = runs["error"].fillna("").astype(str)
         path = self.folder / f"runs.{self.ext}"
         self._write(runs, path)
+        self.combined_runs = runs if path.suffix == ".parquet" else None
         out["runs"] = path
         for table in keep:
             paths = self._shard_paths(table)
