@@ -89,8 +89,8 @@ def trim_cache(cache: dict, size: int) -> None:
 
 
 def clear_caches() -> None:
-    """Forget parsed YAML texts, parsed world files and round-tripped scenarios (results never depend on them)."""
-    for cache in (_PARSED, _WORLD_ROWS, _ROUND_TRIPPED):
+    """Forget parsed YAML texts, parsed world files, round-tripped scenarios and part texts (results never depend on them)."""
+    for cache in (_PARSED, _WORLD_ROWS, _ROUND_TRIPPED, _PARTS):
         cache.clear()
 
 
@@ -310,8 +310,7 @@ class Scenario:
         by overriding a few fields (a sweep's design point) re-encodes only the parts that changed."""
         cached = self.__dict__.get("_digest")
         if cached is None:
-            parts = {f: _canon(getattr(self, f)) for f in _field_names(Scenario) if f not in ("world", "extends")}
-            text = "{" + ",".join(f"{_canon_key(k)}:{parts[k]}" for k in sorted(parts)) + "}"
+            text = "{" + ",".join(prefix + _part_canon(getattr(self, name)) for prefix, name in _DIGEST_FIELDS) + "}"
             cached = hashlib.sha256(text.encode()).hexdigest()
             object.__setattr__(self, "_digest", cached)
         return cached
@@ -340,6 +339,25 @@ def _sorted_fields(cls: type) -> tuple[tuple[str, str], ...]:
 
 
 _canon_key = json.encoder.encode_basestring_ascii  # what json.dumps writes for a string (ensure_ascii)
+
+# the fields of a scenario's digest, sorted, each with its JSON key ("world" and "extends" are resolved away)
+_DIGEST_FIELDS = tuple((prefix, name) for prefix, name in _sorted_fields(Scenario) if name not in ("world", "extends"))
+_PARTS: dict[int, tuple[Any, str]] = {}  # id -> (tuple or FrozenMap part of a scenario, its canonical text)
+
+
+def _part_canon(obj: Any) -> str:
+    """``_canon`` of a top-level part of a scenario. A tuple (countries, providers) or a FrozenMap (blocs) cannot
+    keep its text as a dataclass does, so it is kept here by identity (the entry holds the object, so its id is
+    not reused while the entry lives): a sweep's design points share these parts with their base scenario."""
+    if type(obj) is not tuple and type(obj) is not FrozenMap:
+        return _canon(obj)
+    hit = _PARTS.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    text = _canon(obj)
+    _PARTS[id(obj)] = (obj, text)
+    trim_cache(_PARTS, 64)
+    return text
 
 
 def _canon(obj: Any) -> str:
@@ -536,8 +554,42 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _check_references(sc: Scenario, b: _Builder) -> None:
-    """Cross-field rules: unique ids, known countries and blocs, possible entry probability, weights."""
+def _check_references(sc: Scenario, b: _Builder, checked: Scenario | None = None) -> None:
+    """Cross-field rules: unique ids, known countries and blocs, possible entry probability, weights.
+
+    ``checked``: a scenario that passed these rules; the rules that read only its countries, providers and blocs
+    hold for ``sc`` too when it holds the very same parts (a design point made by :func:`with_overrides`), and
+    are skipped (they hold, so skipping them changes no outcome and no message)."""
+    same_lists = checked is not None and sc.countries is checked.countries and sc.providers is checked.providers \
+        and sc.blocs is checked.blocs
+    if not same_lists:
+        _check_lists(sc, b)
+    if sc.enforcement.evidence_rule not in EVIDENCE_RULES:
+        raise b.error("enforcement.evidence_rule", f"must be one of {', '.join(EVIDENCE_RULES)}", sc.enforcement.evidence_rule)
+    if sc.market.entry not in ENTRY_RULES:
+        raise b.error("market.entry", f"must be one of {', '.join(ENTRY_RULES)}", sc.market.entry)
+    if sc.warmup_days >= sc.horizon_days:
+        raise b.error("warmup_days", f"must be below horizon_days ({sc.horizon_days})", sc.warmup_days)
+    if sc.policy.join:
+        countries = sc.country_index()
+        for bloc, members in sc.policy.join.items():
+            if bloc not in sc.blocs:
+                raise b.error(f"policy.join.{bloc}", "unknown bloc", bloc)
+            for j, cid in enumerate(members):
+                if cid not in countries and cid != "*":
+                    raise b.error(f"policy.join.{bloc}[{j}]", "unknown country", cid)
+    pir = sc.pirates
+    if pir.entry_per_day / pir.entry_slots > 1:
+        raise b.error("pirates.entry_per_day", f"entry_per_day / entry_slots must be at most 1 (entry_slots is {pir.entry_slots})",
+                      pir.entry_per_day)
+    if not same_lists:
+        for list_name, attr in (("countries", "origin"), ("countries", "demand"), ("providers", "share")):
+            if not any(getattr(x, attr) > 0 for x in getattr(sc, list_name)):
+                raise b.error(f"{list_name}[*].{attr}", "at least one must be positive", 0)
+
+
+def _check_lists(sc: Scenario, b: _Builder) -> None:
+    """The rules of :func:`_check_references` on countries, providers and blocs alone (the first ones)."""
     for list_name in _LISTS_BY_ID:
         items = getattr(sc, list_name)
         if not items:
@@ -557,25 +609,6 @@ def _check_references(sc: Scenario, b: _Builder) -> None:
             raise b.error(f"providers[{i}].country", "unknown country", p.country)
         if p.kind not in PROVIDER_KINDS:
             raise b.error(f"providers[{i}].kind", f"must be one of {', '.join(PROVIDER_KINDS)}", p.kind)
-    if sc.enforcement.evidence_rule not in EVIDENCE_RULES:
-        raise b.error("enforcement.evidence_rule", f"must be one of {', '.join(EVIDENCE_RULES)}", sc.enforcement.evidence_rule)
-    if sc.market.entry not in ENTRY_RULES:
-        raise b.error("market.entry", f"must be one of {', '.join(ENTRY_RULES)}", sc.market.entry)
-    if sc.warmup_days >= sc.horizon_days:
-        raise b.error("warmup_days", f"must be below horizon_days ({sc.horizon_days})", sc.warmup_days)
-    for bloc, members in sc.policy.join.items():
-        if bloc not in sc.blocs:
-            raise b.error(f"policy.join.{bloc}", "unknown bloc", bloc)
-        for j, cid in enumerate(members):
-            if cid not in countries and cid != "*":
-                raise b.error(f"policy.join.{bloc}[{j}]", "unknown country", cid)
-    pir = sc.pirates
-    if pir.entry_per_day / pir.entry_slots > 1:
-        raise b.error("pirates.entry_per_day", f"entry_per_day / entry_slots must be at most 1 (entry_slots is {pir.entry_slots})",
-                      pir.entry_per_day)
-    for list_name, attr in (("countries", "origin"), ("countries", "demand"), ("providers", "share")):
-        if not any(getattr(x, attr) > 0 for x in getattr(sc, list_name)):
-            raise b.error(f"{list_name}[*].{attr}", "at least one must be positive", 0)
 
 
 # --------------------------------------------------------------------------------------------- world files
@@ -843,7 +876,7 @@ def with_overrides(sc: Scenario, overrides: Mapping[str, Any] | list[tuple[str, 
             if not parts or any(not p for p in parts) or parts[0] in ("world", "extends"):
                 raise _NotFast
             out = _set_path(b, out, parts, value, "")
-        _check_references(out, b)
+        _check_references(out, b, base)
     except (_NotFast, ScenarioError):
         return fallback()
     return out
@@ -885,7 +918,22 @@ def _set_path(b: "_Builder", obj: Any, parts: list[str], value: Any, where: str)
             new = FrozenMap({k: entry if k == key else v for k, v in child.items()})
         else:
             raise _NotFast
-    return dataclasses.replace(obj, **{name: new})
+    return _replace(obj, name, new)
+
+
+def _replace(obj: Any, name: str, value: Any) -> Any:
+    """``dataclasses.replace(obj, **{name: value})``. A frozen dataclass without ``__post_init__`` only stores
+    its fields, so the copy is made by storing them (a few times faster); the texts a part keeps for digests
+    (non-field attributes) are not copied: they describe the old values."""
+    cls = type(obj)
+    if hasattr(cls, "__post_init__"):
+        return dataclasses.replace(obj, **{name: value})
+    new = object.__new__(cls)
+    d, old = new.__dict__, obj.__dict__
+    for f in _field_names(cls):
+        d[f] = old[f]
+    d[name] = value
+    return new
 
 
 # --------------------------------------------------------------------------------------------- entry points

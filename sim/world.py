@@ -169,9 +169,17 @@ def delay_rows(keys: list[tuple[float, float]]) -> np.ndarray:
     m = np.array([k[0] for k in keys], dtype=np.float64).reshape(-1, 1)
     q = np.array([k[1] for k in keys], dtype=np.float64).reshape(-1, 1)
     sigma = np.where(q == m, 0.0, (np.log(q) - np.log(m)) / Z90)
+    # exp(log(m) + sigma * z), then rounded and capped, in one buffer (the same operations, elementwise)
+    rows = sigma * _Z[None, :]
+    rows += np.log(m)
     with np.errstate(over="ignore"):  # exp overflows to inf, which the cap turns into MAX_DELAY_DAYS
-        rows = np.where(sigma == 0.0, m, np.exp(np.log(m) + sigma * _Z[None, :]))
-    return np.clip(np.rint(rows), 1, MAX_DELAY_DAYS).astype(np.int64)
+        np.exp(rows, out=rows)
+    flat = sigma[:, 0] == 0.0
+    if flat.any():
+        rows[flat] = m[flat]
+    np.rint(rows, out=rows)
+    np.clip(rows, 1, MAX_DELAY_DAYS, out=rows)
+    return rows.astype(np.int64)
 
 
 def delay_table(d: Delay) -> np.ndarray:
@@ -229,19 +237,14 @@ class _Tables:
             self.keys.append(key)
         return i
 
-    def scaled(self, d: Delay, factor: float) -> int:
-        """``add(d.scaled(factor))`` without making the Delay (compiling calls this for every country)."""
-        if factor == 1.0:
-            return self.add_key((d.median_days, d.p90_days))
-        return self.add_key((d.median_days * factor, d.p90_days * factor))
-
     def matrix(self) -> np.ndarray:
         """The (n_tables, K_TABLE) int64 matrix of every row added, in order of first addition."""
         missing = [k for k in dict.fromkeys(self.keys) if k not in _ROWS]
         if missing:
             for k, row in zip(missing, delay_rows(missing)):
                 _ROWS[k] = row
-        out = np.stack([_ROWS[k] for k in self.keys]) if self.keys else np.zeros((0, K_TABLE), dtype=np.int64)
+        # np.array of equal rows: the same matrix as np.stack, a third of the time
+        out = np.array([_ROWS[k] for k in self.keys]) if self.keys else np.zeros((0, K_TABLE), dtype=np.int64)
         trim_cache(_ROWS, _ROWS_MAX)
         return out
 
@@ -301,6 +304,15 @@ class _Static:
             median = np.array([np.inf if d is None else d.median_days for d in delays])
             candidate = np.where(shared, median[:, None, None], np.inf) if len(bloc_list) else np.full((1, C, C), np.inf)
             self.channels[attr] = (delays, candidate.argmin(axis=0), np.isfinite(candidate.min(axis=0)))
+        # the pair matrices no lever changes, in the dtype a World holds (copied into each world)
+        jit = self.any_shared["jit"]
+        self.joint = (np.eye(C, dtype=bool) | self.any_shared["joint_action"] | jit).astype(np.int64)
+        self.jit = jit.astype(np.int64)
+        self.surrender_nat = self.any_shared["surrender_nationals"].astype(np.int64)
+        self.home_cum, self.market_cum = cumulative(self.origin), cumulative(self.demand)
+        # what compile_world derives from a few levers, by the levers' values (a sweep's points repeat most of
+        # them): small, and never handed to a World without a copy
+        self.memo: dict[tuple[Any, ...], Any] = {}
 
         self.provider_country = np.array([cidx[p.country] for p in providers], dtype=np.int64)
         self.compliance = col(providers, "compliance", np.float64)
@@ -313,6 +325,22 @@ class _Static:
         self.notice_tab = np.array([tables.add(p.notice) for p in providers], dtype=np.int64)
         self.disclosure_tab = np.array([tables.add(p.disclosure) for p in providers], dtype=np.int64)
         self.table_keys, self.table_index = tables.keys, tables.index
+        # each channel's delays as table keys (median, p90): the blocs' (None where a bloc has none), and the
+        # countries' own as their distinct keys in order of first appearance plus, per country, which one it is
+        # (the countries of a world share a few delays: a new speed scales those few)
+        own_delays = {"mla": self.mla_own, "surrender": self.extradition_own, "production_orders": None}
+        self.channel_keys: dict[str, tuple[list[tuple[float, float] | None], list[tuple[float, float]] | None,
+                                           np.ndarray | None]] = {}
+        for attr in self.channels:
+            bloc_keys = [None if d is None else (d.median_days, d.p90_days) for d in self.channels[attr][0]]
+            own = own_delays[attr]
+            if own is None:
+                self.channel_keys[attr] = (bloc_keys, None, None)
+                continue
+            distinct: dict[tuple[float, float], int] = {}
+            which = np.array([distinct.setdefault((d.median_days, d.p90_days), len(distinct)) for d in own],
+                             dtype=np.int64)
+            self.channel_keys[attr] = (bloc_keys, list(distinct), which)
 
 
 _STATIC: dict[tuple[int, ...], tuple[tuple[Any, ...], _Static]] = {}
@@ -338,6 +366,34 @@ def clear_caches() -> None:
     _STATIC.clear()
 
 
+_MEMO_MAX = 64  # entries per group of levers and shared part (each a few small arrays)
+
+
+def _memo(st: _Static, key: tuple[Any, ...], make: Any) -> Any:
+    """``make()``, kept in ``st.memo`` under ``key`` (a group name and the values of the levers it reads): a
+    sweep's design points mostly repeat the levers a part of the world depends on, so the part is made once.
+    Callers copy arrays out of it."""
+    hit = st.memo.get(key)
+    if hit is None:
+        hit = st.memo[key] = make()
+        trim_cache(st.memo, _MEMO_MAX)
+    return hit
+
+
+_WORLD_FIELDS = frozenset(f.name for f in fields(World))
+
+
+def _new_world(values: dict[str, Any]) -> World:
+    """``World(**values)``: a frozen dataclass's ``__init__`` only stores its ~100 fields one by one (~20 us per
+    world); with every field given, they are stored at once. Anything else goes through ``__init__`` (and its
+    error for a missing or unknown field)."""
+    if values.keys() != _WORLD_FIELDS:
+        return World(**values)
+    world = object.__new__(World)
+    world.__dict__.update(values)
+    return world
+
+
 def compile_world(sc: Scenario) -> World:
     """Compile a validated scenario into a :class:`World`, applying the policy levers."""
     pol, pir, enf = sc.policy, sc.pirates, sc.enforcement
@@ -349,26 +405,45 @@ def compile_world(sc: Scenario) -> World:
     crim, powers = st.crim + h * (1.0 - st.crim), st.powers + h * (1.0 - st.powers)
     prio = np.maximum(st.prio, pol.priority_floor)
     law = np.minimum(np.minimum(crim, powers), prio)
+    mk = sc.market
 
-    def channel(attr: str, own: list[Delay] | None, speed: float) -> np.ndarray:
-        """[lead, requested] delay table: the fastest shared bloc's ``attr`` (the first of equal medians),
-        else the requested country's own (or -1 where ``own`` is None), scaled by ``speed``."""
-        delays, best, found = st.channels[attr]
-        bloc_tab = np.array([-1 if d is None else tables.scaled(d, speed) for d in delays] or [-1], dtype=np.int64)
-        own_tab = np.full(C, -1, dtype=np.int64) if own is None else \
-            np.array([tables.scaled(d, speed) for d in own], dtype=np.int64)
-        return np.where(found, bloc_tab[best], own_tab[None, :]).astype(np.int64)
+    def make_tables() -> tuple[Any, ...]:
+        """Every delay table and the indices into them, in the order they are added (court, notice and
+        disclosure first, from the shared part; then the channels, successor, migration, block, cutoff)."""
+        tables = _Tables(st.table_keys, st.table_index)
+        add = tables.add_key
 
+        def channel(attr: str, speed: float) -> np.ndarray:
+            """[lead, requested] delay table: the fastest shared bloc's ``attr`` (the first of equal medians),
+            else the requested country's own (or -1 where it has none), scaled by ``speed``."""
+            _, best, found = st.channels[attr]
+            bloc_keys, own_keys, which = st.channel_keys[attr]
+            if speed != 1.0:  # as Delay.scaled would make them (the same products, the same keys)
+                bloc_keys = [None if k is None else (k[0] * speed, k[1] * speed) for k in bloc_keys]
+                own_keys = None if own_keys is None else [(m * speed, q * speed) for m, q in own_keys]
+            bloc_tab = np.array([-1 if k is None else add(k) for k in bloc_keys] or [-1], dtype=np.int64)
+            # adding the distinct keys in order of first appearance adds the same tables in the same order as
+            # adding every country's; two keys equal only once scaled get one table either way
+            own_tab = np.full(C, -1, dtype=np.int64) if own_keys is None else \
+                np.array([add(k) for k in own_keys], dtype=np.int64)[which]
+            return np.where(found, bloc_tab[best], own_tab[None, :]).astype(np.int64)
+
+        mla_chan = channel("mla", pol.mla_speed)
+        arrest_chan = channel("surrender", pol.surrender_speed)
+        order_chan = channel("production_orders", 1.0)
+        # Every table is added before the World takes its copy of the rows.
+        tabs = tuple(tables.add(d) for d in (pir.successor, mk.migration, enf.block, enf.cutoff))
+        return (tables, mla_chan, arrest_chan, order_chan) + tabs
+
+    # the memo keeps the tables' keys, not their rows (~170 kB a world): the rows are shared by every world (_ROWS)
+    tables, mla_chan, arrest_chan, order_chan, successor_tab, migration_tab, block_tab, cutoff_tab = (
+        a.copy() if isinstance(a, np.ndarray) else a for a in _memo(
+            st, ("tables", pol.mla_speed, pol.surrender_speed, pir.successor, mk.migration, enf.block, enf.cutoff),
+            make_tables))
+    delays = tables.matrix()
     court_tab, notice_tab, disclosure_tab = st.court_tab.copy(), st.notice_tab.copy(), st.disclosure_tab.copy()
-    mla_chan = channel("mla", st.mla_own, pol.mla_speed)
-    arrest_chan = channel("surrender", st.extradition_own, pol.surrender_speed)
-    order_chan = channel("production_orders", None, 1.0)
-    successor_tab = tables.add(pir.successor)
-    preserve = (st.any_shared["preservation"] | pol.preservation_everywhere).astype(np.int64)
-    jit = st.any_shared["jit"]
-    joint = (np.eye(C, dtype=bool) | st.any_shared["joint_action"] | jit).astype(np.int64)
-    jit = jit.astype(np.int64)
-    surrender_nat = st.any_shared["surrender_nationals"].astype(np.int64)
+    preserve = _memo(st, ("preserve", pol.preservation_everywhere),
+                     lambda: (st.any_shared["preservation"] | pol.preservation_everywhere).astype(np.int64))
 
     provider_country = st.provider_country.copy()
     compliance = st.compliance.copy()
@@ -377,31 +452,47 @@ def compile_world(sc: Scenario) -> World:
     # A provider with no market share is never chosen, even when alpha = 0 would make 0**0 = 1.
     host_w = np.where(share > 0, share ** pir.host_size_exponent, 0.0) * np.exp(-pir.risk_aversion * risk)
     Kc = pir.market_capacity
-    # lambda0 * max(0, 1 - a / K) / S for a = 0..K, elementwise as Python would compute it (same roundings)
-    entry_q = pir.entry_per_day * np.maximum(0.0, 1.0 - np.arange(Kc + 1, dtype=np.float64) / Kc) / pir.entry_slots
     spn = pir.servers_per_network
-    j, u = np.meshgrid(np.arange(spn + 1), np.arange(spn + 1), indexing="ij")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        succ_q = np.where(u > 0, pir.successor_prob - (pir.successor_prob - pir.successor_prob_joint) * j / np.maximum(u, 1),
-                          pir.successor_prob_joint)
 
-    mk = sc.market
+    def make_entry_q() -> np.ndarray:
+        # lambda0 * max(0, 1 - a / K) / S for a = 0..K, elementwise as Python would compute it (same roundings)
+        return pir.entry_per_day * np.maximum(0.0, 1.0 - np.arange(Kc + 1, dtype=np.float64) / Kc) / pir.entry_slots
+
+    def make_succ_q() -> np.ndarray:
+        j, u = np.meshgrid(np.arange(spn + 1), np.arange(spn + 1), indexing="ij")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            succ_q = np.where(u > 0, pir.successor_prob - (pir.successor_prob - pir.successor_prob_joint) * j / np.maximum(u, 1),
+                              pir.successor_prob_joint)
+        return succ_q.astype(np.float64)
+
+    def make_entry_dq() -> tuple[np.ndarray, np.ndarray]:
+        if mk.entry == "demand":  # one chance per unserved count of every market: only demand entry reads it
+            entry_dq_off = np.concatenate([[0], np.cumsum(D + 1)[:-1]]).astype(np.int64)
+            entry_dq = np.concatenate([pir.entry_per_day * np.arange(d + 1, dtype=np.float64) / D_total / pir.entry_slots
+                                       for d in D])
+        else:
+            entry_dq_off, entry_dq = np.zeros(C, dtype=np.int64), np.zeros(1, dtype=np.float64)
+        return entry_dq_off, entry_dq
+
+    entry_q = _memo(st, ("entry_q", Kc, pir.entry_per_day, pir.entry_slots), make_entry_q).copy()
+    succ_q = _memo(st, ("succ_q", spn, pir.successor_prob, pir.successor_prob_joint), make_succ_q).copy()
     D = np.rint(st.demand.astype(np.float64) * USER_UNIT).astype(np.int64)
     D_total = max(1, int(D.sum()))
-    if mk.entry == "demand":  # one chance per unserved count of every market: only demand entry reads it
-        entry_dq_off = np.concatenate([[0], np.cumsum(D + 1)[:-1]]).astype(np.int64)
-        entry_dq = np.concatenate([pir.entry_per_day * np.arange(d + 1, dtype=np.float64) / D_total / pir.entry_slots
-                                   for d in D])
-    else:
-        entry_dq_off, entry_dq = np.zeros(C, dtype=np.int64), np.zeros(1, dtype=np.float64)
+    entry_dq_off, entry_dq = (a.copy() for a in _memo(st, ("entry_dq", mk.entry, pir.entry_per_day, pir.entry_slots),
+                                                         make_entry_dq))
     heat_shift = max(0, int(round(math.log2(pir.heat_half_life_days / math.log(2)))))
-    blocks = np.array([b or pol.blocking_everywhere for b in st.blocks_sites], dtype=np.int64)
-    cuts = np.array([c or pol.cutoff_everywhere for c in st.cuts_payments], dtype=np.int64)
+    blocks = _memo(st, ("blocks", pol.blocking_everywhere),
+                   lambda: np.array([b or pol.blocking_everywhere for b in st.blocks_sites], dtype=np.int64)).copy()
+    cuts = _memo(st, ("cuts", pol.cutoff_everywhere),
+                 lambda: np.array([c or pol.cutoff_everywhere for c in st.cuts_payments], dtype=np.int64)).copy()
+    capacity = _memo(st, ("capacity", pol.capacity_scale), lambda: np.array(
+        [int(np.rint(c * pol.capacity_scale)) for c in st.capacity], dtype=np.int64)).copy()
+    # at least 1: no provider's weight ever rounds to nothing, so the exact fallback always has a total
+    accept = _memo(st, ("accept", pir.heat_aversion), lambda: np.maximum(
+        1, np.rint(np.exp(-pir.heat_aversion * np.arange(HEAT_LEVELS)) * 2**ACCEPT_BITS)).astype(np.int64)).copy()
     host_wq = np.where(host_w > 0, np.maximum(1, np.rint(host_w / host_w.sum() * 2**WEIGHT_BITS)), 0).astype(np.int64)
-    # Every table is added before the World takes its copy of the rows.
-    migration_tab, block_tab, cutoff_tab = tables.add(mk.migration), tables.add(enf.block), tables.add(enf.cutoff)
 
-    return World(
+    return _new_world(dict(
         name=sc.name,
         digest=sc.digest(),
         seed=sc.seed,
@@ -410,7 +501,7 @@ def compile_world(sc: Scenario) -> World:
         country_ids=st.country_ids,
         provider_ids=st.provider_ids,
         provider_kinds=st.provider_kinds,
-        delays=tables.matrix(),
+        delays=delays,
         court_tab=court_tab,
         notice_tab=notice_tab,
         mla_chan=mla_chan,
@@ -425,15 +516,15 @@ def compile_world(sc: Scenario) -> World:
         extradites_nationals=st.extradites_nationals.copy(),
         prosecute_prob=st.prosecute.copy(),
         haven=(law < enf.haven_law_below).astype(np.int64),
-        capacity=np.array([int(np.rint(c * pol.capacity_scale)) for c in st.capacity], dtype=np.int64),
+        capacity=capacity,
         mla_per_day=st.mla_per_day.copy(),
         retention=st.retention.copy(),
-        preserve=preserve,
-        joint=joint,
-        jit=jit,
-        surrender_nat=surrender_nat,
-        home_cum=cumulative(st.origin),
-        market_cum=cumulative(st.demand),
+        preserve=preserve.copy(),
+        joint=st.joint.copy(),
+        jit=st.jit.copy(),
+        surrender_nat=st.surrender_nat.copy(),
+        home_cum=st.home_cum.copy(),
+        market_cum=st.market_cum.copy(),
         provider_country=provider_country,
         compliance=compliance,
         discloses=st.discloses.copy(),
@@ -450,7 +541,7 @@ def compile_world(sc: Scenario) -> World:
         home_in_market=pir.home_in_market,
         successor_prob=pir.successor_prob,
         successor_prob_joint=pir.successor_prob_joint,
-        succ_q=succ_q.astype(np.float64),
+        succ_q=succ_q,
         detect_prob=enf.detect_prob,
         detect_threshold=threshold53(enf.detect_prob),
         case_threshold=enf.case_threshold,
@@ -477,13 +568,12 @@ def compile_world(sc: Scenario) -> World:
         cutoff_quit_prob=enf.cutoff_quit_prob,
         adaptive=int(pir.heat_aversion > 0),
         heat_shift=heat_shift,
-        # at least 1: no provider's weight ever rounds to nothing, so the exact fallback always has a total
-        accept=np.maximum(1, np.rint(np.exp(-pir.heat_aversion * np.arange(HEAT_LEVELS)) * 2**ACCEPT_BITS)).astype(np.int64),
+        accept=accept,
         memory_fx=fixed(pir.memory_weight),
         host_wq=host_wq,
         host_wq_cum=np.cumsum(host_wq).astype(np.int64),
         host_countries=np.unique(provider_country[host_wq > 0]).astype(np.int64),
-    )
+    ))
 
 
 def load_world(path: str | Path, overrides: Any = None) -> World:

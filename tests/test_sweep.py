@@ -152,6 +152,24 @@ def test_transient_failures_succeed_on_retry(tmp_path, monkeypatch):
     assert frame_digest(read_runs(tmp_path / "flaky")) == frame_digest(read_runs(reference))
 
 
+def test_combining_from_memory_equals_combining_from_disk(tmp_path):
+    """A sweep combines the runs shards it wrote from memory (and digests the combined table it wrote); a later
+    Store reads them back from disk (a resume). Both must give the same runs file: failed rows (NaN metrics, error
+    text) and design values included."""
+    from sim.sweep.store import Store, file_digest
+
+    exp = load_experiment(write_exp(tmp_path))
+    out = tmp_path / "out"
+    man = run_sweep(exp, out, ExecutorSpec("serial"), run_fn=sweep_helpers.failing_point_one, retries=0)
+    from_memory, bytes_memory = read_runs(out), file_digest(out / "runs.parquet")
+    assert (from_memory["status"] == "failed").sum() == 6 == man["failed_runs"]
+    assert man["runs_content_sha256"] == frame_digest(from_memory)  # the manifest digests the table as written
+    Store(out).combine(exp.keep)
+    from_disk = read_runs(out)
+    assert from_disk.equals(from_memory) and (from_disk.dtypes == from_memory.dtypes).all()
+    assert file_digest(out / "runs.parquet") == bytes_memory
+
+
 # ------------------------------------------------------------------------------------ interruption
 
 

@@ -215,6 +215,13 @@ def test_worlds_sharing_parts_are_independent_and_identical_to_fresh_ones():
     base = load(SCENARIOS / "baseline.yaml")
     points = [with_overrides(base, [("policy.mla_speed", s), ("policy.harmonization", h)])
               for s, h in ((0.5, 0.0), (2.0, 0.7), (1.0, 1.0))]
+    # points that repeat some levers of earlier ones and change others: each part derived from a few levers is
+    # made once per value of those levers (compile_world's memo), and every world must still own its arrays
+    more = [[("policy.mla_speed", 0.5), ("policy.harmonization", 0.7), ("policy.capacity_scale", 2.0)],
+            [("policy.mla_speed", 0.5), ("market.entry", "demand"), ("policy.blocking_everywhere", True)],
+            [("policy.mla_speed", 2.0), ("market.entry", "demand"), ("pirates.heat_aversion", 0.5)],
+            [("policy.surrender_speed", 0.5), ("policy.capacity_scale", 2.0), ("pirates.heat_aversion", 0.5)]]
+    points += [with_overrides(base, ov) for ov in more]
     worlds = [compile_world(p) for p in points]
     for p, w in zip(points, worlds):
         fresh = compile_world(pickle.loads(pickle.dumps(p)))  # other objects: nothing shared

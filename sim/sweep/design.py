@@ -31,6 +31,7 @@ are paired) and q = p otherwise. A run's seed never depends on scheduling, worke
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -106,16 +107,22 @@ class Experiment:
         """Design points times replicates."""
         return len(self.points) * self.replicates
 
-    @property
+    @functools.cached_property
     def value_columns(self) -> tuple[str, ...]:
-        """The scenario paths the design sets, in order of first appearance (columns of the runs table)."""
+        """The scenario paths the design sets, in order of first appearance (columns of the runs table); made
+        once (a sweep reads it for every shard, and a large design has thousands of points)."""
         return tuple(dict.fromkeys(k for row in self.points for k in row))
 
     def seed_of(self, point: int, replicate: int) -> int:
         """The 64-bit seed of run (point, replicate)."""
+        return run_seed(self.seed, *self.seed_key(point, replicate))
+
+    def seed_key(self, point: int, replicate: int) -> tuple[int, int]:
+        """The spawn key of run (point, replicate)'s seed: runs with equal keys have equal seeds (every point's
+        replicate r under common random numbers)."""
         if self.seed_groups and self.common_random_numbers:  # one seed set per draw, shared by every policy
-            return run_seed(self.seed, self.seed_groups[point], replicate)
-        return run_seed(self.seed, 0 if self.common_random_numbers else point, replicate)
+            return self.seed_groups[point], replicate
+        return 0 if self.common_random_numbers else point, replicate
 
     def scenario_of(self, point: int) -> Scenario:
         """The scenario a design point starts from (its ``scenario`` level, else the base)."""

@@ -1,8 +1,8 @@
 """Run an experiment's (point, replicate) runs on any ``concurrent.futures`` executor.
 
-Tasks are batches of replicates of one design point, sized to take at least ~100 ms so scheduling costs stay
-small; the parent process submits a bounded number at a time, writes each finished task's results to a shard
-at once, and retries what failed. Results never depend on the executor, the worker count, the batch sizes or
+Tasks are batches of runs sized to take about a second (the last ones less), so scheduling costs stay small;
+the parent process submits a bounded number at a time, writes each finished task's results to a shard at once,
+and retries what failed. Results never depend on the executor, the worker count, the batch sizes or
 the order of completion: every run's seed is fixed by (point, replicate), and the combined table is sorted.
 """
 
@@ -28,7 +28,7 @@ from sim.outputs import RunResult
 from sim.procs import LOCK_NAME, FolderLock, LockError, worker_init
 from sim.scenario import Scenario, from_dict
 from sim.sweep import manifest as mf
-from sim.sweep.design import SCENARIO_FACTOR, Experiment
+from sim.sweep.design import SCENARIO_FACTOR, Experiment, run_seed
 from sim.sweep.store import Store, StoreError, file_digest, frame_digest, read_runs
 from sim.world import compile_world
 
@@ -257,19 +257,25 @@ def _forkserver_ready() -> bool:
     return True
 
 
-def batch_size(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
-               target_seconds: float = 0.5) -> int:
-    """Runs per task: enough to last ``target_seconds`` (timed on one run), yet at least ~4 tasks per worker."""
+def task_sizes(exp: Experiment, engine: str, run_fn: RunFn, workers: int, pending: int,
+               target_seconds: float = 1.0, tail_seconds: float = 0.06) -> tuple[int, int]:
+    """Runs per task, largest and smallest, from one timed run: the largest lasts ``target_seconds`` (yet there are
+    at least ~4 tasks per worker), the smallest (the last tasks, see :func:`make_tasks`) ``tail_seconds``.
+
+    Each task costs the parent a shard to write and a round trip (on Dask also the scheduler's bookkeeping), ~5-10
+    ms of CPU on a machine whose cores the workers already use: a second of runs per task keeps that near 1%,
+    and the small last tasks keep the workers finishing together."""
     world = compile_world(exp.scenario_of(0))
     start = time.perf_counter()
     try:
         metrics.compute(run_fn(world, exp.seed_of(0, 0), engine))
     except Exception:  # noqa: BLE001 - the sweep records failures itself; size small and carry on
-        return 1
+        return 1, 1
     per_run = max(time.perf_counter() - start, 1e-4)
     by_time = math.ceil(target_seconds / per_run)
     by_balance = max(1, pending // (4 * max(1, workers)))
-    return int(max(1, min(by_time, by_balance)))
+    size = int(max(1, min(by_time, by_balance)))
+    return size, int(max(1, min(size, math.ceil(tail_seconds / per_run))))
 
 
 def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: str, workers: int = 1,
@@ -279,6 +285,14 @@ def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: 
     small and no worker idles long at the end; but at least ``smallest`` runs, so the tail is not dozens of
     one-run tasks whose scheduling costs more than the runs."""
     raws: dict[str, Scenario] = {}
+    seeds: dict[tuple[int, int], int] = {}  # by spawn key: under common random numbers points share their seeds
+
+    def seed(p: int, r: int) -> int:
+        key = exp.seed_key(p, r)
+        s = seeds.get(key)
+        if s is None:
+            s = seeds[key] = run_seed(exp.seed, *key)  # ~10 us each, while the workers wait for their first task
+        return s
 
     def item(p: int, reps: list[int]) -> PointRuns:
         key = str(exp.points[p].get(SCENARIO_FACTOR, ""))
@@ -286,7 +300,7 @@ def make_tasks(exp: Experiment, todo: list[tuple[int, int]], size: int, engine: 
             raws[key] = exp.scenario_of(p)
             raws[key].digest()  # computed once here and kept: it travels with the scenario to the workers
         values = {k: v for k, v in exp.points[p].items() if k != SCENARIO_FACTOR}
-        return PointRuns(p, key, values, dict(exp.points[p]), tuple((r, exp.seed_of(p, r)) for r in reps))
+        return PointRuns(p, key, values, dict(exp.points[p]), tuple((r, seed(p, r)) for r in reps))
 
     todo = sorted(todo)
     start, tid = 0, 0
@@ -401,28 +415,37 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
 
         print(f"warning: {note}", file=sys.stderr)
     try:
-        _describe_base(exp, out)
         done = store.finished()
     except StoreError as exc:
         raise SweepError(str(exc)) from None
-    except OSError as exc:
-        if created and not man_path.exists():
-            shutil.rmtree(out, ignore_errors=True)  # leave no half-made folder behind
-        raise SweepError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     todo = [(p, r) for p in range(len(exp.points)) for r in range(exp.replicates) if (p, r) not in done]
     started = mf.now()
 
     with (ctx := _Executors(spec)) as executor:
-        manifest = mf.build(exp, engine, spec.describe(), ctx.workers, started)
-        if resume and man_path.exists():
-            manifest["resumed_from"] = mf.read(man_path).get("started")
-        mf.write(man_path, manifest)
+        manifest: dict[str, Any] = {}
+
+        def describe() -> None:
+            """scenario.yaml, havens.json and the manifest (which marks the folder as this sweep's): written before
+            any shard, but once the first tasks are out, so the workers need not wait for them (~50 ms and a git
+            call in the parent)."""
+            try:
+                _describe_base(exp, out)
+            except OSError as exc:
+                if created and not man_path.exists():
+                    shutil.rmtree(out, ignore_errors=True)  # leave no half-made folder behind
+                raise SweepError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+            manifest.update(mf.build(exp, engine, spec.describe(), ctx.workers, started))
+            if resume and man_path.exists():
+                manifest["resumed_from"] = mf.read(man_path).get("started")
+            mf.write(man_path, manifest)
+
         if on_total:
             on_total(len(todo))
-        if todo:
-            size = batch_size(exp, engine, run_fn, ctx.workers, len(todo))
-            # the smallest tasks last ~1/8 of the largest (~60 ms): a tail that balances, without per-task costs
-            queue = list(make_tasks(exp, todo, size, engine, ctx.workers, smallest=max(1, size // 8)))
+        if not todo:
+            describe()
+        else:
+            size, smallest = task_sizes(exp, engine, run_fn, ctx.workers, len(todo))
+            queue = list(make_tasks(exp, todo, size, engine, ctx.workers, smallest=smallest))
             next_id = len(queue)
             queue.reverse()  # pop() from the end: tasks go out in ascending order
             limit = max(2, 2 * ctx.workers)
@@ -460,6 +483,8 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
                     except BrokenExecutor:  # the pool broke since the last wait
                         queue.append(task)
                         executor = fresh_pool()
+                if not manifest:  # the first tasks are out: describe the sweep while they run (shards come after)
+                    describe()
                 # a timeout so progress can say "still running" when no task finishes for a while
                 finished, _ = wait(list(in_flight), timeout=5, return_when=FIRST_COMPLETED)
                 if not finished and progress:
@@ -497,7 +522,8 @@ def _run_locked(exp: Experiment, out: Path, spec: ExecutorSpec, engine: str, res
     except OSError as exc:
         raise SweepError(f"{out}: cannot write the combined tables ({exc.strerror or exc}); every run is saved in "
                          "shards/: make room and run the same command with --resume") from None
-    runs = read_runs(out)
+    # the runs table as written (a Parquet file gives back the frame it was given), else as read back
+    runs = store.combined_runs if store.combined_runs is not None else read_runs(out)
     manifest.update(finished=mf.now(), status="complete", runs_content_sha256=frame_digest(runs),
                     failed_runs=int((runs["status"] != "ok").sum()),
                     files={name: {"path": p.name, "sha256": file_digest(p)} for name, p in files.items()})

@@ -53,6 +53,10 @@ class Store:
         self.shards = self.folder / "shards"
         self.ext = fmt or ("parquet" if HAS_PARQUET else "csv")
         self._seq = self._last_seq()
+        # the runs shards this Store wrote (one row per run: small), by file name, so combining reads back only
+        # the shards of earlier sessions and the kept tables (which can be large: those stay on disk only)
+        self._written: dict[str, pd.DataFrame] = {}
+        self.combined_runs: pd.DataFrame | None = None  # the runs table the last combine wrote (Parquet only)
 
     def _last_seq(self) -> int:
         seqs = [int(m["seq"]) for p in self.shards.glob("*") if (m := _SHARD.match(p.name))] if self.shards.is_dir() else []
@@ -77,7 +81,10 @@ class Store:
         self._seq += 1
         for table, df in (kept or {}).items():
             self._write(df, self.shards / f"{table}-{self._seq:06d}.{self.ext}")
-        self._write(runs, self.shards / f"runs-{self._seq:06d}.{self.ext}")
+        path = self.shards / f"runs-{self._seq:06d}.{self.ext}"
+        self._write(runs, path)
+        if path.suffix == ".parquet":  # a Parquet file gives back the frame it was given (CSV infers types again)
+            self._written[path.name] = runs
 
     def _shard_paths(self, table: str) -> list[Path]:
         if not self.shards.is_dir():
@@ -132,7 +139,8 @@ class Store:
         """Every run row written so far with the shard number it came from (column ``_seq``)."""
         parts = []
         for p in self._shard_paths("runs"):
-            df = self._read_shard(p)
+            mem = self._written.get(p.name)
+            df = self._read_shard(p) if mem is None else mem.copy()
             df["_seq"] = int(_SHARD.match(p.name)["seq"])
             parts.append(df)
         if not parts:
@@ -164,6 +172,7 @@ class Store:
         runs["error"] = runs["error"].fillna("").astype(str)
         path = self.folder / f"runs.{self.ext}"
         self._write(runs, path)
+        self.combined_runs = runs if path.suffix == ".parquet" else None
         out["runs"] = path
         for table in keep:
             paths = self._shard_paths(table)
