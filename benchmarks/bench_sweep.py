@@ -160,10 +160,12 @@ def main() -> None:
             for name, spec in (("serial", ExecutorSpec("serial")), ("dask-local", ExecutorSpec("dask", workers=w))):
                 wall, digests[name] = sweep(single, folder / f"{name}-{r}", spec)
                 keep(name, wall)
-            # an "existing" cluster, configured as docs/experiments.md advises (no MALLOC_TRIM_THRESHOLD_)
+            # an "existing" cluster, configured as docs/experiments.md advises (no MALLOC_TRIM_THRESHOLD_, no
+            # worker profiler)
             environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
                        if k != "MALLOC_TRIM_THRESHOLD_"}
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
+                                  "distributed.worker.profile.enabled": False}), \
                     LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
                 # a long-lived cluster has imported the package already: warm it with a small sweep first
                 warm = experiment(folder / f"warm-{r}", 2 * w, args.scenario, args.horizon, "single")

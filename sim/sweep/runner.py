@@ -179,10 +179,12 @@ class _Executors:
 
                 self.workers = spec.workers or os.cpu_count() or 1
                 # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in workers, which costs this allocation-heavy
-                # work 10-20%: our own local cluster starts its workers without it.
+                # work 10-20%, and each worker samples its own stack every 10 ms for Dask's profile view, which
+                # costs a 2-core sweep ~4%: our own local cluster starts its workers without either.
                 environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
                            if k != "MALLOC_TRIM_THRESHOLD_"}
-                settings: dict[str, Any] = {"distributed.nanny.pre-spawn-environ": environ}
+                settings: dict[str, Any] = {"distributed.nanny.pre-spawn-environ": environ,
+                                            "distributed.worker.profile.enabled": False}
                 if _forkserver_ready():
                     # Workers forked from a server that has imported the package start in a fraction of a second;
                     # spawned ones import it each (~1-2 s of a short sweep). The server starts from this
