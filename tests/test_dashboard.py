@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 
-import matplotlib
 import numpy as np
 import pytest
 import yaml
@@ -102,11 +101,9 @@ def test_export_loads_and_figures_render(tiny, tmp_path):
 
 def test_chart_workers_draw_what_this_process_draws_and_a_dead_one_costs_nothing(tiny):
     ans = W.answer(tiny, [("policy.mla_speed", 0.5)], 3)
-    with matplotlib.rc_context():
-        # as in the workers (and the server), matplotlib's own style: this test process may have imported the
-        # report's plotting module, which sets its own
-        matplotlib.rcdefaults()
-        here = {name: F.chart_png(name, F.chart_data(ans)) for name in F.CHARTS}
+    # drawn in this test process, which has imported the report's plotting module (its house style) when the
+    # suite was collected: the charts keep their own style here as in the workers
+    here = {name: F.chart_png(name, F.chart_data(ans)) for name in F.CHARTS}
     pool = F.ChartPool(workers=2)
     try:
         pool.start()

@@ -8,12 +8,14 @@ reduced to :class:`ChartData` (kilobytes), so the page's three charts can be dra
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure, SubFigure
@@ -24,6 +26,16 @@ from sim.dashboard.whatif import Answer, Replicates, band, route_columns
 from sim.procs import worker_init
 
 BASE_COLOR, VAR_COLOR = "0.45", "tab:blue"
+
+
+@contextlib.contextmanager
+def own_style():
+    """matplotlib's own style while a chart is made and drawn, whatever else this process has imported (the
+    report's plotting module sets a house style when imported), so that the server and the drawing processes
+    draw the very same images."""
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        yield
 
 
 def _figure(height: float) -> Figure:
@@ -139,7 +151,8 @@ CHARTS = {"time_series": (time_series, 3.6), "host_countries": (host_countries, 
 def all_figures(ans: Answer) -> dict[str, Figure]:
     """Every what-if chart by name, in page order."""
     data = chart_data(ans)
-    return {name: draw(data) for name, (draw, _) in CHARTS.items()}
+    with own_style():
+        return {name: draw(data) for name, (draw, _) in CHARTS.items()}
 
 
 def to_bytes(fig: Figure, fmt: str = "png", dpi: int = 80) -> bytes:
@@ -147,7 +160,8 @@ def to_bytes(fig: Figure, fmt: str = "png", dpi: int = 80) -> bytes:
     buf = io.BytesIO()
     # light PNG compression: the page redraws on every change and the images never leave this machine
     extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
-    fig.savefig(buf, format=fmt, dpi=dpi, **extra)
+    with own_style():
+        fig.savefig(buf, format=fmt, dpi=dpi, **extra)
     return buf.getvalue()
 
 
@@ -157,7 +171,8 @@ def _ready(_: int) -> bool:
 
 def chart_png(name: str, data: ChartData) -> bytes:
     """One page chart as PNG bytes (what a drawing process runs)."""
-    return to_bytes(CHARTS[name][0](data))
+    with own_style():
+        return to_bytes(CHARTS[name][0](data))
 
 
 class ChartPool:
@@ -210,8 +225,9 @@ class ChartPool:
 def combined(ans: Answer, fmt: str) -> bytes:
     """All the what-if charts stacked in one PNG or SVG file (the figures export)."""
     heights = [h for _, h in CHARTS.values()]
-    big = Figure(figsize=(11, sum(heights)), layout="constrained")
     data = chart_data(ans)
-    for (draw, _), sub in zip(CHARTS.values(), big.subfigures(len(heights), 1, height_ratios=heights)):
-        draw(data, sub)
-    return to_bytes(big, fmt, dpi=100)
+    with own_style():
+        big = Figure(figsize=(11, sum(heights)), layout="constrained")
+        for (draw, _), sub in zip(CHARTS.values(), big.subfigures(len(heights), 1, height_ratios=heights)):
+            draw(data, sub)
+        return to_bytes(big, fmt, dpi=100)
