@@ -172,7 +172,8 @@ def _ready(_: int) -> bool:
 def chart_png(name: str, data: ChartData) -> bytes:
     """One page chart as PNG bytes (what a drawing process runs)."""
     with own_style():
-        return to_bytes(CHARTS[name][0](data))
+        fig = CHARTS[name][0](data)
+    return to_bytes(fig)
 
 
 class ChartPool:
@@ -197,17 +198,14 @@ class ChartPool:
 
     def start(self) -> None:
         """Start the workers now (each imports matplotlib and the model, ~1 s) rather than on the first answer."""
-        if self.workers > 1:
-            try:
-                list(self._executor().map(_ready, range(self.workers)))
-            except BrokenProcessPool:
-                self.close()
+        try:
+            list(self._executor().map(_ready, range(self.workers)))
+        except BrokenProcessPool:
+            self.close()
 
     def render(self, ans: Answer) -> dict[str, bytes]:
         """Every page chart of ``ans`` as PNG bytes, by name in page order."""
         data = chart_data(ans)
-        if self.workers == 1:
-            return {name: chart_png(name, data) for name in CHARTS}
         try:
             futures = {name: self._executor().submit(chart_png, name, data) for name in CHARTS}
             return {name: f.result() for name, f in futures.items()}
@@ -230,4 +228,4 @@ def combined(ans: Answer, fmt: str) -> bytes:
         big = Figure(figsize=(11, sum(heights)), layout="constrained")
         for (draw, _), sub in zip(CHARTS.values(), big.subfigures(len(heights), 1, height_ratios=heights)):
             draw(data, sub)
-        return to_bytes(big, fmt, dpi=100)
+    return to_bytes(big, fmt, dpi=100)
