@@ -396,7 +396,10 @@ cdef class Engine:
 
     # countries
     cdef int64_t* open_cases
-    cdef int64_t* q_head          # first unstarted entry of mla_q[c]
+    cdef int64_t* slot_day        # per country: the day its next queued MLA request starts (FIFO, see new_request)
+    cdef int64_t* slot_used       # per country: requests already starting on slot_day
+    cdef int64_t* slot_pre_t      # per country: the day of slot_pre_v, the REQ_DELAY prefix of its last start day
+    cdef uint64_t* slot_pre_v
     cdef int64_t* up_by_country
     cdef int64_t* unserved
     cdef int64_t* lapsed
@@ -472,7 +475,8 @@ cdef class Engine:
     cdef Vec* cal_migrate
     cdef Vec spare_data           # buffers of popped days (as addresses) and their capacities
     cdef Vec spare_cap
-    cdef Vec* mla_q               # per country: its FIFO queue of incoming MLA requests, from q_head[c] to n
+    cdef int64_t* starts_on       # per day 0..T: MLA requests that start on it (the backlog falls by it that day)
+    cdef int64_t queues_day       # the last day whose MLA starts have happened (the mla_queues phase)
 
     # ordered id lists and stocks
     cdef Vec up_list
@@ -481,7 +485,6 @@ cdef class Engine:
     cdef Vec cand_list            # ascending: networks that may file a complaint (case_threshold notices, no case)
     cdef Vec evidence_list
     cdef Vec due
-    cdef Vec starting             # mla_queues' scratch: the requests starting today
     cdef unsigned char* up_state  # per entry of up_list: SRV_IDLE (nothing pending) or SRV_BUSY
     cdef unsigned char* hit       # per entry of up_list: detected today
     cdef int64_t cap_up           # capacity of both
@@ -563,8 +566,12 @@ cdef class Engine:
 
         cdef int64_t C = self.C, T = self.T, i
         self.open_cases = self.filled(C, 0)
-        self.q_head = self.filled(C, 0)
-        self.mla_q = self.vecs(C)
+        self.slot_day = self.filled(C, 0)
+        self.slot_used = self.filled(C, 0)
+        self.slot_pre_t = self.filled(C, -1)
+        self.slot_pre_v = <uint64_t*>self.filled(C, 0)
+        self.starts_on = self.filled(T + 1, 0)
+        self.queues_day = 0
         self.up_by_country = self.filled(C, 0)
         self.unserved = self.filled(C, 0)
         for i in range(C):
@@ -654,11 +661,11 @@ cdef class Engine:
         free_vecs(self.cal_notice, self.T + 1); free_vecs(self.cal_seize, self.T + 1)
         free_vecs(self.cal_request, self.T + 1); free_vecs(self.cal_arrest, self.T + 1)
         free_vecs(self.cal_successor, self.T + 1); free_vecs(self.cal_migrate, self.T + 1)
-        free_vecs(self.mla_q, self.C)
         for i in range(self.spare_data.n):
             free(<int64_t*>self.spare_data.data[i])
         free(self.spare_data.data); free(self.spare_cap.data)
-        free(self.open_cases); free(self.q_head); free(self.up_by_country)
+        free(self.open_cases); free(self.up_by_country)
+        free(self.slot_day); free(self.slot_used); free(self.slot_pre_t); free(self.slot_pre_v); free(self.starts_on)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
         free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank); free(self.scratch_rest)
         free(self.eco_level); free(self.is_host)
@@ -676,7 +683,7 @@ cdef class Engine:
         free(self.case_net); free(self.case_lead); free(self.case_opened); free(self.case_stage)
         free(self.case_pending); free(self.case_evidence); free(self.case_identified); free(self.case_arrested_by)
         free(self.req)
-        free(self.up_list.data); free(self.live_list.data); free(self.short_list.data); free(self.cand_list.data); free(self.evidence_list.data); free(self.due.data); free(self.starting.data); free(self.hit)
+        free(self.up_list.data); free(self.live_list.data); free(self.short_list.data); free(self.cand_list.data); free(self.evidence_list.data); free(self.due.data); free(self.hit)
 
     # ------------------------------------------------------------------ growth (structure of arrays)
 
@@ -1052,9 +1059,13 @@ cdef class Engine:
 
     cdef void new_request(self, int64_t k, int64_t s, int64_t requested, int64_t kind, int64_t t,
                           int64_t table) noexcept nogil:
-        """A request of ``kind``: MLA joins the requested country's queue, any other starts today."""
-        cdef int64_t r = self.n_req, lead = self.case_lead[k]
-        cdef Vec* q
+        """A request of ``kind``: MLA joins the requested country's queue, any other starts today.
+
+        A queue is first in, first out, and starts at most ``mla_per_day`` requests a day from the day after the
+        request joins it (the day itself when it joins before the day's starts). So the day a request will start
+        is known when it joins: the first day from then with a start left, after those ahead of it. The request
+        is scheduled now, and the queue is only a count of the requests that start each day."""
+        cdef int64_t r = self.n_req, lead = self.case_lead[k], m, start
         if r == self.cap_req and self.grow_requests(self.cap_req * 2):
             return
         self.n_req += 1
@@ -1080,31 +1091,40 @@ cdef class Engine:
             self.row[D_REQUESTS_JIT] += 1
         elif kind == KIND_MONEY:
             self.row[D_REQUESTS_MONEY] += 1
-        if kind == KIND_MLA:
-            q = &self.mla_q[requested]
-            if q.n == q.cap and self.q_head[requested] > 0:  # full: drop the started entries before growing
-                memmove(q.data, q.data + self.q_head[requested], (q.n - self.q_head[requested]) * sizeof(int64_t))
-                q.n -= self.q_head[requested]
-                self.q_head[requested] = 0
-            if vec_push(q, r):
-                self.failed = 1
-                return
-            self.backlog += 1
-        else:
+        if kind != KIND_MLA:
             self.req[r].started = t
-            self.schedule_request(r, table, t)
-
-    cdef inline void schedule_request(self, int64_t r, int64_t table, int64_t t) noexcept nogil:
-        cdef int64_t due = t + self.draw(table, self.u(REQ_DELAY, t, r, 0))
-        if self.case_stage[self.req[r].case] == ST_CLOSED:
-            # A closed case never reopens, so this answer will be dropped on its due day whatever it says, and
-            # a drop touches nothing but the request: record it now instead of carrying it through the calendar
-            # (most MLA requests of the default world start after their case closed).
-            if due <= self.T:
-                self.req[r].resolved = due
-                self.req[r].outcome = OUT_DROPPED
+            self.schedule_request(r, table, t, self.u(REQ_DELAY, t, r, 0))
             return
-        self.cal_add(self.cal_request, due, r)
+        self.backlog += 1
+        m = self.mla_per_day[requested]
+        if m <= 0:
+            return  # never starts
+        if self.slot_day[requested] <= self.queues_day:
+            self.slot_day[requested] = self.queues_day + 1
+            self.slot_used[requested] = 0
+        start = self.slot_day[requested]
+        self.slot_used[requested] += 1
+        if self.slot_used[requested] == m:
+            self.slot_day[requested] += 1
+            self.slot_used[requested] = 0
+        if start > self.T:
+            return
+        self.starts_on[start] += 1
+        self.req[r].started = start
+        if self.slot_pre_t[requested] != start:  # the prefix of (REQ_DELAY, start), kept per country
+            self.slot_pre_t[requested] = start
+            self.slot_pre_v[requested] = prefix(self.mixed_seed, REQ_DELAY, <uint64_t>start)
+        self.schedule_request(r, self.mla_chan[lead * self.C + requested], start,
+                              uniform_at(self.slot_pre_v[requested], <uint64_t>r, 0))
+
+    cdef inline void schedule_request(self, int64_t r, int64_t table, int64_t start, double u) noexcept nogil:
+        """Put a started request on the calendar of its due day, as (request << 32 | case): its answer is read
+        only if the case is still open that day. Otherwise the answer is dropped, and that touches nothing but
+        the request, so it is left as scheduled (due day set, outcome open) and records() writes the drop."""
+        cdef int64_t due = start + self.draw(table, u)
+        if due <= self.T:
+            self.req[r].resolved = due
+            self.cal_add(self.cal_request, due, (r << 32) | self.req[r].case)
 
     cdef void close_case(self, int64_t k) noexcept nogil:
         cdef int64_t n = self.case_net[k]
@@ -1300,41 +1320,21 @@ cdef class Engine:
                 self.row[D_CUTOFF_QUITS] += 1
 
     cdef void mla_queues(self, int64_t t) noexcept nogil:
-        """Each country starts its quota of queued requests. First every country's share is taken off its queue
-        (asking for the scattered request records ahead), then each is started in the same order."""
-        cdef int64_t c, i, r, k
-        self.starting.n = 0
-        for c in range(self.C):
-            k = self.mla_q[c].n - self.q_head[c]
-            if self.mla_per_day[c] < k:
-                k = self.mla_per_day[c]
-            for i in range(k):
-                r = self.mla_q[c].data[self.q_head[c]]
-                __builtin_prefetch(&self.req[r])
-                self.q_head[c] += 1
-                if vec_push(&self.starting, r):
-                    self.failed = 1
-                    return
-            self.backlog -= k
-        for i in range(self.starting.n):
-            r = self.starting.data[i]
-            self.req[r].started = t
-            self.schedule_request(r, self.mla_chan[self.req[r].lead * self.C + self.req[r].requested], t)
+        """Each country starts its quota of queued requests: they were scheduled when they joined the queue
+        (see new_request), so only the backlog changes."""
+        self.backlog -= self.starts_on[t]
+        self.queues_day = t
 
     cdef void requests_due(self, int64_t t) noexcept nogil:
         cdef int64_t i, r, k, c, kind
         cdef double p
         self.cal_pop(self.cal_request, t)
         for i in range(self.due.n):
-            r = self.due.data[i]
-            if i + PREFETCH < self.due.n:
-                __builtin_prefetch(&self.req[self.due.data[i + PREFETCH]])
-            k = self.req[r].case
-            self.req[r].resolved = t
-            self.case_pending[k] -= 1
+            k = self.due.data[i] & ((<int64_t>1 << 32) - 1)
             if self.case_stage[k] == ST_CLOSED:
-                self.req[r].outcome = OUT_DROPPED
-                continue
+                continue  # dropped: records() writes it
+            r = self.due.data[i] >> 32
+            self.case_pending[k] -= 1
             self.row[D_REQUESTS_ANSWERED] += 1
             c = self.req[r].requested
             kind = self.req[r].kind
@@ -1593,7 +1593,9 @@ cdef class Engine:
                 col[6 * R + r] = self.req[r].created
                 col[7 * R + r] = self.req[r].started
                 col[8 * R + r] = self.req[r].resolved
-                col[9 * R + r] = self.req[r].outcome
+                # scheduled within the run and never answered: its case closed first, so it was dropped
+                col[9 * R + r] = (OUT_DROPPED if self.req[r].outcome == OUT_OPEN and self.req[r].resolved != -1
+                                  else self.req[r].outcome)
         return nets, reqs
 
     def entity_counts(self):
@@ -1608,12 +1610,10 @@ cdef class Engine:
         for i in range(self.T + 1):
             buffers += (self.cal_notice[i].cap + self.cal_seize[i].cap + self.cal_request[i].cap
                         + self.cal_arrest[i].cap + self.cal_successor[i].cap + self.cal_migrate[i].cap)
-        for i in range(self.C):
-            buffers += self.mla_q[i].cap
         for i in range(self.spare_cap.n):
             buffers += self.spare_cap.data[i]
         per_entity = (25 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
-        lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap + self.starting.cap
+        lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
                  + self.spare_data.cap + self.spare_cap.cap)
         return 8 * (per_entity + lists + buffers + 18 * self.C + 18 * (self.T + 1)) + 2 * self.cap_up
 
