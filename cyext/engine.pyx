@@ -7,8 +7,8 @@ runs without the GIL; the only floating-point operations compare a uniform with 
 computed (and ``u * 1000`` to index a delay table, as the Mesa engine does).
 
 Lists of "up servers", "live networks" and "cases waiting for evidence" are kept in ascending id order and
-compacted lazily by the phases that walk them; events due on a day sit in per-day linked lists ("calendars")
-that are sorted by id when the day comes.
+compacted lazily by the phases that walk them; events due on a day sit in per-day arrays ("calendars") that are
+sorted by id when the day comes. An MLA request is scheduled when it joins its country's queue (see new_request).
 """
 
 import numpy as np
