@@ -398,8 +398,6 @@ cdef class Engine:
     cdef int64_t* open_cases
     cdef int64_t* slot_day        # per country: the day its next queued MLA request starts (FIFO, see new_request)
     cdef int64_t* slot_used       # per country: requests already starting on slot_day
-    cdef int64_t* slot_pre_t      # per country: the day of slot_pre_v, the REQ_DELAY prefix of its last start day
-    cdef uint64_t* slot_pre_v
     cdef int64_t* up_by_country
     cdef int64_t* unserved
     cdef int64_t* lapsed
@@ -464,6 +462,16 @@ cdef class Engine:
     # requests
     cdef int64_t n_req, cap_req
     cdef Req* req
+    cdef int64_t sent[6]           # today's requests by kind (record() copies them into the daily row)
+    # the requests a case sends at once, made in passes (see issue_requests): server, requested country, kind,
+    # delay table, start day (-1: not within the run) and due day of each
+    cdef int64_t* b_srv
+    cdef int64_t* b_to
+    cdef int64_t* b_kind
+    cdef int64_t* b_tab
+    cdef int64_t* b_start
+    cdef int64_t* b_due
+    cdef int64_t b_cap
 
     # calendars: the ids due on each day 0..T, in order of addition (contiguous, so a day's pop reads them
     # in one sweep instead of chasing a linked list through memory); spare day buffers are reused
@@ -501,6 +509,8 @@ cdef class Engine:
     def __cinit__(self):
         cdef int64_t i
         self.failed = 0
+        for i in range(6):
+            self.sent[i] = 0
         for i in range(N_STREAMS):
             self.pre_t[i] = -1
 
@@ -568,8 +578,6 @@ cdef class Engine:
         self.open_cases = self.filled(C, 0)
         self.slot_day = self.filled(C, 0)
         self.slot_used = self.filled(C, 0)
-        self.slot_pre_t = self.filled(C, -1)
-        self.slot_pre_v = <uint64_t*>self.filled(C, 0)
         self.starts_on = self.filled(T + 1, 0)
         self.queues_day = 0
         self.up_by_country = self.filled(C, 0)
@@ -667,7 +675,8 @@ cdef class Engine:
             free(<int64_t*>self.spare_data.data[i])
         free(self.spare_data.data); free(self.spare_cap.data)
         free(self.open_cases); free(self.up_by_country)
-        free(self.slot_day); free(self.slot_used); free(self.slot_pre_t); free(self.slot_pre_v); free(self.starts_on)
+        free(self.slot_day); free(self.slot_used); free(self.starts_on)
+        free(self.b_srv); free(self.b_to); free(self.b_kind); free(self.b_tab); free(self.b_start); free(self.b_due)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
         free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank); free(self.scratch_rest)
         free(self.eco_level); free(self.is_host)
@@ -732,6 +741,18 @@ cdef class Engine:
             self.failed = 1
             return 1
         self.cap_case = cap
+        return 0
+
+    cdef int batch_room(self, int64_t n) noexcept nogil:
+        """Room for ``n`` requests in the batch arrays; -1 (and ``failed``) when they cannot grow."""
+        cdef int64_t cap = n if n > 2 * self.b_cap else 2 * self.b_cap
+        if n <= self.b_cap:
+            return 0
+        if (regrow(&self.b_srv, cap) or regrow(&self.b_to, cap) or regrow(&self.b_kind, cap)
+                or regrow(&self.b_tab, cap) or regrow(&self.b_start, cap) or regrow(&self.b_due, cap)):
+            self.failed = 1
+            return -1
+        self.b_cap = cap
         return 0
 
     cdef int grow_requests(self, int64_t cap) noexcept nogil:
@@ -1007,7 +1028,7 @@ cdef class Engine:
                 self.row[D_CASES_MOOT] += 1
 
     cdef void open_case(self, int64_t n, int64_t lead, int64_t t) noexcept nogil:
-        cdef int64_t k = self.n_case, s, host, p, pair, i, keep = 0
+        cdef int64_t k = self.n_case, s, host, p, pair, i, keep = 0, j = 0, kind, table
         cdef Vec* v
         if k == self.cap_case and self.grow_cases(self.cap_case * 2):
             return
@@ -1031,6 +1052,8 @@ cdef class Engine:
             self.net_first_case[n] = t
         self.row[D_CASES_OPENED] += 1
         v = &self.net_srv[n]
+        if self.batch_room(v.n + 1):
+            return
         for i in range(v.n):
             s = v.data[i]
             if i + PREFETCH < v.n:  # independent loads: ask for the servers ahead while this one is handled
@@ -1046,87 +1069,94 @@ cdef class Engine:
                 p = self.srv[s].prov
                 pair = lead * self.C + host
                 if host == lead:
-                    self.new_request(k, s, host, KIND_DOMESTIC, t, self.court_tab[lead])
+                    kind, table = KIND_DOMESTIC, self.court_tab[lead]
                 elif self.jit[pair]:
-                    self.new_request(k, s, host, KIND_JIT, t, self.court_tab[host])
+                    kind, table = KIND_JIT, self.court_tab[host]
                 elif self.order_chan[pair] >= 0:
-                    self.new_request(k, s, host, KIND_ORDER, t, self.order_chan[pair])
+                    kind, table = KIND_ORDER, self.order_chan[pair]
                 elif self.discloses[p] > 0:
-                    self.new_request(k, s, host, KIND_VOLUNTARY, t, self.disclosure_tab[p])
+                    kind, table = KIND_VOLUNTARY, self.disclosure_tab[p]
                 else:
-                    self.new_request(k, s, host, KIND_MLA, t, -1)
+                    kind, table = KIND_MLA, self.mla_chan[pair]
+                self.b_srv[j], self.b_to[j], self.b_kind[j], self.b_tab[j] = s, host, kind, table
+                j += 1
         v.n = keep
         if self.u(MONEY, 0, k, 0) < self.money_p:
-            self.new_request(k, -1, lead, KIND_MONEY, t, self.court_tab[lead])
+            self.b_srv[j], self.b_to[j], self.b_kind[j], self.b_tab[j] = -1, lead, KIND_MONEY, self.court_tab[lead]
+            j += 1
+        self.issue_requests(k, t, j)
 
     cdef void new_request(self, int64_t k, int64_t s, int64_t requested, int64_t kind, int64_t t,
                           int64_t table) noexcept nogil:
-        """A request of ``kind``: MLA joins the requested country's queue, any other starts today.
+        """One request of case k (a fallback to MLA): see issue_requests."""
+        if self.batch_room(1):
+            return
+        self.b_srv[0], self.b_to[0], self.b_kind[0], self.b_tab[0] = s, requested, kind, table
+        self.issue_requests(k, t, 1)
 
-        A queue is first in, first out, and starts at most ``mla_per_day`` requests a day from the day after the
-        request joins it (the day itself when it joins before the day's starts). So the day a request will start
-        is known when it joins: the first day from then with a start left, after those ahead of it. The request
-        is scheduled now, and the queue is only a count of the requests that start each day."""
-        cdef int64_t r = self.n_req, lead = self.case_lead[k], m, start
-        if r == self.cap_req and self.grow_requests(self.cap_req * 2):
-            return
-        self.n_req += 1
-        self.req[r].case = k
-        self.req[r].server = s
-        self.req[r].lead = lead
-        self.req[r].requested = requested
-        self.req[r].kind = kind
-        self.req[r].created = t
-        self.req[r].started = -1
-        self.req[r].resolved = -1
-        self.req[r].outcome = OUT_OPEN
-        self.req[r].preserved = (self.preserve[lead * self.C + requested]
-                                 if kind == KIND_MLA or kind == KIND_VOLUNTARY or kind == KIND_ORDER or kind == KIND_JIT
-                                 else 0)
-        self.case_pending[k] += 1
-        self.row[D_REQUESTS_SENT] += 1
-        if kind == KIND_VOLUNTARY:
-            self.row[D_REQUESTS_VOLUNTARY] += 1
-        elif kind == KIND_ORDER:
-            self.row[D_REQUESTS_ORDER] += 1
-        elif kind == KIND_JIT:
-            self.row[D_REQUESTS_JIT] += 1
-        elif kind == KIND_MONEY:
-            self.row[D_REQUESTS_MONEY] += 1
-        if kind != KIND_MLA:
-            self.req[r].started = t
-            self.schedule_request(r, table, t, self.u(REQ_DELAY, t, r, 0))
-            return
-        self.backlog += 1
-        m = self.mla_per_day[requested]
-        if m <= 0:
-            return  # never starts
-        if self.slot_day[requested] <= self.queues_day:
-            self.slot_day[requested] = self.queues_day + 1
-            self.slot_used[requested] = 0
-        start = self.slot_day[requested]
-        self.slot_used[requested] += 1
-        if self.slot_used[requested] == m:
-            self.slot_day[requested] += 1
-            self.slot_used[requested] = 0
-        if start > self.T:
-            return
-        self.starts_on[start] += 1
-        self.req[r].started = start
-        if self.slot_pre_t[requested] != start:  # the prefix of (REQ_DELAY, start), kept per country
-            self.slot_pre_t[requested] = start
-            self.slot_pre_v[requested] = prefix(self.mixed_seed, REQ_DELAY, <uint64_t>start)
-        self.schedule_request(r, self.mla_chan[lead * self.C + requested], start,
-                              uniform_at(self.slot_pre_v[requested], <uint64_t>r, 0))
+    cdef void issue_requests(self, int64_t k, int64_t t, int64_t count) noexcept nogil:
+        """Case k sends the ``count`` requests of the batch arrays, with consecutive ids: an MLA request joins the
+        requested country's queue, any other starts today.
 
-    cdef inline void schedule_request(self, int64_t r, int64_t table, int64_t start, double u) noexcept nogil:
-        """Put a started request on the calendar of its due day, as (request << 32 | case): its answer is read
-        only if the case is still open that day. Otherwise the answer is dropped, and that touches nothing but
-        the request, so it is left as scheduled (due day set, outcome open) and records() writes the drop."""
-        cdef int64_t due = start + self.draw(table, u)
-        if due <= self.T:
-            self.req[r].resolved = due
-            self.cal_add(self.cal_request, due, (r << 32) | self.req[r].case)
+        A queue is first in, first out, and starts at most ``mla_per_day`` requests a day from the day the request
+        joins it (the next day when it joins after the day's starts, phase 6). So the day a request will start is
+        known when it joins: the first day from then with a start left, after those ahead of it. Every request is
+        scheduled now, and a queue is only a count of the requests that start each day. The passes keep the
+        branches apart from the draws, which are independent of one another and so overlap."""
+        cdef int64_t j, r, r0 = self.n_req, lead = self.case_lead[k], c, kind, start, m, due
+        cdef uint64_t pre_t = prefix(self.mixed_seed, REQ_DELAY, <uint64_t>t), pre
+        while r0 + count > self.cap_req:
+            if self.grow_requests(self.cap_req * 2):
+                return
+        self.n_req += count
+        self.case_pending[k] += count
+        for j in range(count):  # the records, and the start day of each
+            r = r0 + j
+            c = self.b_to[j]
+            kind = self.b_kind[j]
+            self.req[r].case = k
+            self.req[r].server = self.b_srv[j]
+            self.req[r].lead = lead
+            self.req[r].requested = c
+            self.req[r].kind = kind
+            self.req[r].created = t
+            self.req[r].resolved = -1
+            self.req[r].outcome = OUT_OPEN
+            self.req[r].preserved = self.preserve[lead * self.C + c] if kind != KIND_DOMESTIC and kind != KIND_MONEY else 0
+            self.sent[kind] += 1
+            start = t
+            if kind == KIND_MLA:
+                self.backlog += 1
+                m = self.mla_per_day[c]
+                start = -1  # never, unless the queue starts any
+                if m > 0:
+                    if self.slot_day[c] <= self.queues_day:
+                        self.slot_day[c] = self.queues_day + 1
+                        self.slot_used[c] = 0
+                    start = self.slot_day[c]
+                    self.slot_used[c] += 1
+                    if self.slot_used[c] == m:
+                        self.slot_day[c] += 1
+                        self.slot_used[c] = 0
+                    if start > self.T:
+                        start = -1
+                    else:
+                        self.starts_on[start] += 1
+            self.req[r].started = start
+            self.b_start[j] = start
+        for j in range(count):  # the due days
+            start = self.b_start[j]
+            if start >= 0:
+                pre = pre_t if start == t else prefix(self.mixed_seed, REQ_DELAY, <uint64_t>start)
+                self.b_due[j] = start + self.draw(self.b_tab[j], uniform_at(pre, <uint64_t>(r0 + j), 0))
+        for j in range(count):
+            # On the calendar of its due day as (request << 32 | case): the answer is read only if the case is still
+            # open that day. Otherwise it is dropped, which touches nothing but the request, so the request is left
+            # as scheduled (due day set, outcome open) and records() writes the drop.
+            due = self.b_due[j]
+            if self.b_start[j] >= 0 and due <= self.T:
+                self.req[r0 + j].resolved = due
+                self.cal_add(self.cal_request, due, ((r0 + j) << 32) | k)
 
     cdef void close_case(self, int64_t k) noexcept nogil:
         cdef int64_t n = self.case_net[k]
@@ -1345,7 +1375,7 @@ cdef class Engine:
                 self.req[r].outcome = OUT_REFUSED
                 self.row[D_REQUESTS_REFUSED] += 1
                 if kind == KIND_ORDER or kind == KIND_VOLUNTARY:
-                    self.new_request(k, self.req[r].server, c, KIND_MLA, t, -1)
+                    self.new_request(k, self.req[r].server, c, KIND_MLA, t, self.mla_chan[self.req[r].lead * self.C + c])
                     self.row[D_FALLBACKS] += 1
                 continue
             if (kind == KIND_MONEY or self.req[r].preserved
@@ -1524,6 +1554,13 @@ cdef class Engine:
         self.row[D_SERVERS_UP_HAVEN] = haven_up
         self.row[D_CASES_OPEN] = self.n_cases_open
         self.row[D_MLA_BACKLOG] = self.backlog
+        self.row[D_REQUESTS_SENT] = (self.sent[KIND_DOMESTIC] + self.sent[KIND_MLA] + self.sent[KIND_VOLUNTARY]
+                                     + self.sent[KIND_ORDER] + self.sent[KIND_JIT] + self.sent[KIND_MONEY])
+        self.row[D_REQUESTS_VOLUNTARY] = self.sent[KIND_VOLUNTARY]
+        self.row[D_REQUESTS_ORDER] = self.sent[KIND_ORDER]
+        self.row[D_REQUESTS_JIT] = self.sent[KIND_JIT]
+        self.row[D_REQUESTS_MONEY] = self.sent[KIND_MONEY]
+        memset(self.sent, 0, sizeof(self.sent))
         um[0] = t
         for c in range(self.C):
             um[c + 1] = self.mk_served[c]
