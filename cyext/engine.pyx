@@ -368,6 +368,9 @@ cdef class Engine:
     cdef const int64_t* mla_chan
     cdef const int64_t* arrest_chan
     cdef const int64_t* order_chan
+    cdef const int64_t* route_kind  # per (lead, host): the route a request takes, or -1 if the provider decides
+    cdef const int64_t* route_tab   # and its delay table (for -1: MLA's, when the provider does not disclose)
+    cdef const int64_t* prov_vol    # per provider: 1 if it discloses voluntarily
     cdef const double* open_prob
     cdef const double* grant_prob
     cdef const double* seize_prob
@@ -549,6 +552,19 @@ cdef class Engine:
         self.mla_chan = i64(w.mla_chan, self.keep)
         self.arrest_chan = i64(w.arrest_chan, self.keep)
         self.order_chan = i64(w.order_chan, self.keep)
+        # the routes of open_case in a table: domestic, else a joint team, else a production order, else the
+        # provider's voluntary disclosure or MLA
+        C_ = w.n_countries
+        lead_, host_ = np.indices((C_, C_))
+        jit_ = np.asarray(w.jit).reshape(C_, C_) != 0
+        order_ = np.asarray(w.order_chan).reshape(C_, C_)
+        court_ = np.asarray(w.court_tab)
+        self.route_kind = i64(np.select([lead_ == host_, jit_, order_ >= 0], [KIND_DOMESTIC, KIND_JIT, KIND_ORDER], -1),
+                              self.keep)
+        self.route_tab = i64(np.select([lead_ == host_, jit_, order_ >= 0],
+                                       [court_[lead_], court_[host_], order_], np.asarray(w.mla_chan).reshape(C_, C_)),
+                             self.keep)
+        self.prov_vol = i64(np.asarray(w.discloses) > 0, self.keep)
         self.open_prob = f64(w.open_prob, self.keep)
         self.grant_prob = f64(w.grant_prob, self.keep)
         self.seize_prob = f64(w.seize_prob, self.keep)
@@ -1028,7 +1044,7 @@ cdef class Engine:
                 self.row[D_CASES_MOOT] += 1
 
     cdef void open_case(self, int64_t n, int64_t lead, int64_t t) noexcept nogil:
-        cdef int64_t k = self.n_case, s, host, p, pair, i, keep = 0, j = 0, kind, table
+        cdef int64_t k = self.n_case, s, host, p, pair, i, keep = 0, j = 0, kind, table, vol
         cdef Vec* v
         if k == self.cap_case and self.grow_cases(self.cap_case * 2):
             return
@@ -1068,16 +1084,12 @@ cdef class Engine:
             if self.bears_evidence(s, t, self.retention[host]):
                 p = self.srv[s].prov
                 pair = lead * self.C + host
-                if host == lead:
-                    kind, table = KIND_DOMESTIC, self.court_tab[lead]
-                elif self.jit[pair]:
-                    kind, table = KIND_JIT, self.court_tab[host]
-                elif self.order_chan[pair] >= 0:
-                    kind, table = KIND_ORDER, self.order_chan[pair]
-                elif self.discloses[p] > 0:
-                    kind, table = KIND_VOLUNTARY, self.disclosure_tab[p]
-                else:
-                    kind, table = KIND_MLA, self.mla_chan[pair]
+                kind = self.route_kind[pair]
+                table = self.route_tab[pair]
+                if kind < 0:  # the provider decides: arithmetic, not a branch (which would be a coin toss)
+                    vol = self.prov_vol[p]
+                    kind = KIND_MLA + vol * (KIND_VOLUNTARY - KIND_MLA)
+                    table = table + vol * (self.disclosure_tab[p] - table)
                 self.b_srv[j], self.b_to[j], self.b_kind[j], self.b_tab[j] = s, host, kind, table
                 j += 1
         v.n = keep
