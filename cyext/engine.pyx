@@ -276,7 +276,8 @@ cdef void free_vecs(Vec* v, int64_t n) noexcept nogil:
     cdef int64_t i
     if v != NULL:
         for i in range(n):
-            free(v[i].data)
+            if v[i].data != NULL:  # most days' buffers were handed on when popped: no call for those
+                free(v[i].data)
         free(v)
 
 
