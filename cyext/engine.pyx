@@ -297,15 +297,16 @@ cdef int cmp_i64(const void* a, const void* b) noexcept nogil:
 
 
 cdef inline int64_t pick(const double* cum, int64_t n, double u) noexcept nogil:
-    """The smallest i with u < cum[i] (bisect_right)."""
-    cdef int64_t lo = 0, hi = n, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if u < cum[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    """The smallest i with u < cum[i] (bisect_right), or n. Halving without branches (a conditional move): the
+    halves a uniform takes are a coin toss each, which a branch predictor gets wrong half the time."""
+    cdef int64_t base = 0, half
+    if n <= 0:
+        return 0
+    while n > 1:
+        half = n >> 1
+        base = base + half if cum[base + half] <= u else base
+        n -= half
+    return base + (cum[base] <= u)
 
 
 cdef int regrow(int64_t** p, int64_t cap) noexcept nogil:
@@ -638,7 +639,7 @@ cdef class Engine:
             self.users_by_market = &uv[0, 0]
 
         n0 = max(16, w.initial_networks * 2)
-        nets, srvs, cases, reqs = _SIZES.get(w.digest, (n0, n0 * w.servers_per_network, 64, 256))
+        nets, srvs, cases, reqs = _SIZES.get(_shape(w), (n0, n0 * w.servers_per_network, 64, 256))
         if (self.grow_networks(nets) or self.grow_servers(srvs) or self.grow_cases(cases)
                 or self.grow_requests(reqs)):
             raise MemoryError()
@@ -1528,7 +1529,7 @@ cdef class Engine:
             self.scratch_rank[c] += 1
 
     cdef void reprovisioning(self, int64_t t) noexcept nogil:
-        cdef int64_t i, n, slot, missing, keep = 0, c
+        cdef int64_t i, n, slot, missing, keep = 0, c, won
         cdef int64_t* ids = self.short_list.data  # ascending, as over all live networks: the others lack nothing
         if self.adaptive:  # heat is read only by the adaptive host choice
             for c in range(self.C):
@@ -1540,10 +1541,14 @@ cdef class Engine:
                 self.net_lists[n] &= ~IN_SHORT
                 continue
             missing = self.spn - self.net_nup[n]
+            # the successful slots counted first (a coin toss each, summed rather than branched on), then
+            # provisioned: the draws do not depend on the provisioning, nor a server on its slot
+            won = 0
             for slot in range(missing):
-                if self.u(REPROVISION, t, n, slot) < self.reprov_p:
-                    self.provision(n, t)
-                    self.row[D_REPROVISIONS] += 1
+                won += self.u(REPROVISION, t, n, slot) < self.reprov_p
+            self.row[D_REPROVISIONS] += won
+            for slot in range(won):
+                self.provision(n, t)
             if self.net_nup[n] < self.spn:
                 ids[keep] = n
                 keep += 1
@@ -1675,9 +1680,14 @@ cdef class Engine:
         return self.daily_arr, self.by_country_arr, self.users_arr
 
 
-# Entities the last run of a world (by digest) created, plus an eighth: replicates of a world start at about the
-# size they will need instead of doubling there (each doubling copies the array). It sizes arrays, nothing else.
+# Entities the last run of a world of the same shape created, plus an eighth: replicates of a world, and runs of
+# worlds that differ in a few levers (a sweep, the dashboard), start at about the size they will need instead of
+# doubling there (each doubling copies the array). It sizes arrays, nothing else.
 _SIZES = {}
+
+
+def _shape(world):
+    return (world.horizon, world.n_countries, world.n_providers, world.initial_networks, world.servers_per_network)
 
 
 def run(world, seed, stats=None):
@@ -1689,7 +1699,7 @@ def run(world, seed, stats=None):
     eng.run()
     if len(_SIZES) >= 256:
         _SIZES.clear()
-    _SIZES[world.digest] = tuple(x + (x >> 3) + 16 for x in (eng.n_net, eng.n_srv, eng.n_case, eng.n_req))
+    _SIZES[_shape(world)] = tuple(x + (x >> 3) + 16 for x in (eng.n_net, eng.n_srv, eng.n_case, eng.n_req))
     if stats is not None:
         stats.update(eng.entity_counts(), state_bytes=eng.state_bytes())
     daily, by_country, users = eng.daily_table()
