@@ -1046,7 +1046,7 @@ cdef class Engine:
                 self.row[D_CASES_MOOT] += 1
 
     cdef void open_case(self, int64_t n, int64_t lead, int64_t t) noexcept nogil:
-        cdef int64_t k = self.n_case, s, host, p, pair, i, keep = 0, j = 0, kind, table, vol
+        cdef int64_t k = self.n_case, s, host, p, pair, i, keep = 0, j = 0, kind, table, vol, bears
         cdef Vec* v
         if k == self.cap_case and self.grow_cases(self.cap_case * 2):
             return
@@ -1076,24 +1076,24 @@ cdef class Engine:
             s = v.data[i]
             if i + PREFETCH < v.n:  # independent loads: ask for the servers ahead while this one is handled
                 __builtin_prefetch(&self.srv[v.data[i + PREFETCH]])
+            # Without branches, which would be coin tosses: every server is written at the ends of the kept list
+            # and of the batch, and counted only if it bears evidence. One that does not has lost its logs for
+            # good (it is down, not seized, past retention): no later pass over the network's servers can use it,
+            # so it leaves the list (the order of the rest is kept).
             host = self.srv[s].country
-            if not self.srv[s].up and not self.srv[s].seized and t - self.srv[s].removed > self.retention[host]:
-                # Its logs are gone for good (it is down, not seized, past retention): no later pass over the
-                # network's servers can use it, so it leaves the list (the order of the rest is kept).
-                continue
+            bears = (self.srv[s].up | self.srv[s].seized) | (t - self.srv[s].removed <= self.retention[host])
             v.data[keep] = s
-            keep += 1
-            if self.bears_evidence(s, t, self.retention[host]):
-                p = self.srv[s].prov
-                pair = lead * self.C + host
-                kind = self.route_kind[pair]
-                table = self.route_tab[pair]
-                if kind < 0:  # the provider decides: arithmetic, not a branch (which would be a coin toss)
-                    vol = self.prov_vol[p]
-                    kind = KIND_MLA + vol * (KIND_VOLUNTARY - KIND_MLA)
-                    table = table + vol * (self.disclosure_tab[p] - table)
-                self.b_srv[j], self.b_to[j], self.b_kind[j], self.b_tab[j] = s, host, kind, table
-                j += 1
+            keep += bears
+            p = self.srv[s].prov
+            pair = lead * self.C + host
+            kind = self.route_kind[pair]
+            table = self.route_tab[pair]
+            vol = self.prov_vol[p]  # where the provider decides (kind -1): voluntary disclosure or MLA
+            self.b_kind[j] = kind if kind >= 0 else KIND_MLA + vol * (KIND_VOLUNTARY - KIND_MLA)
+            self.b_tab[j] = table if kind >= 0 else table + vol * (self.disclosure_tab[p] - table)
+            self.b_srv[j] = s
+            self.b_to[j] = host
+            j += bears
         v.n = keep
         if self.u(MONEY, 0, k, 0) < self.money_p:
             self.b_srv[j], self.b_to[j], self.b_kind[j], self.b_tab[j] = -1, lead, KIND_MONEY, self.court_tab[lead]
