@@ -1662,8 +1662,9 @@ cdef class Engine:
 
     def state_bytes(self):
         """Bytes of run state held in C arrays (outputs excluded): entity arrays sized by the entities created
-        (at most twice, from doubling; a server takes 40 bytes, a request 32), per-country arrays and queues, and
-        the calendars (a vector header per day and calendar, and the buffers they and the spare pool hold)."""
+        (an eighth more than the last run of the world's shape, or at most twice, from doubling; a server takes 40
+        bytes, a request 32), per-country arrays, the MLA starts per day, a case's batch of requests, and the
+        calendars (a vector header per day and calendar, and the buffers they and the spare pool hold)."""
         cdef int64_t i, buffers = 0
         for i in range(self.T + 1):
             buffers += (self.cal_notice[i].cap + self.cal_seize[i].cap + self.cal_request[i].cap
@@ -1672,8 +1673,8 @@ cdef class Engine:
             buffers += self.spare_cap.data[i]
         per_entity = (25 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
         lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
-                 + self.spare_data.cap + self.spare_cap.cap)
-        return 8 * (per_entity + lists + buffers + 18 * self.C + 18 * (self.T + 1)) + 2 * self.cap_up
+                 + self.spare_data.cap + self.spare_cap.cap + 6 * self.b_cap)
+        return 8 * (per_entity + lists + buffers + 18 * self.C + 19 * (self.T + 1)) + 2 * self.cap_up
 
     def daily_table(self):
         """The daily table, the servers-by-country and the users-by-market matrices as int64 arrays."""
