@@ -411,9 +411,12 @@ cdef class Engine:
     cdef int64_t* mk_live         # per market, kept up to date: live networks, live unblocked networks, users served
     cdef int64_t* mk_open
     cdef int64_t* mk_served
-    cdef int64_t* scratch_gain    # per market, within the users phase: today's acquisition and how many got theirs
-    cdef int64_t* scratch_rank
-    cdef int64_t* scratch_rest
+    cdef int64_t* scratch_rank    # per market, while the initial users are split: how many got theirs
+    # Users gained are credited lazily (see users): per market, its open networks (live, not blocked) in ascending
+    # id order, the sum of the equal shares since they last changed, and the days with each rest since then
+    cdef Vec* mk_open_ids
+    cdef int64_t* mk_share
+    cdef Vec* mk_rests
     cdef int64_t* eco_level       # per country, kept up to date when adaptive: min(15, ecosystem heat level)
     cdef int64_t* is_host         # per country: 1 if it hosts a provider of positive weight
     cdef int64_t eco_hist[16]     # host countries per ecosystem level (its lowest non-empty bin normalises)
@@ -446,6 +449,7 @@ cdef class Engine:
     cdef int64_t* net_block_due
     cdef int64_t* net_cutoff_due
     cdef int64_t* net_movers
+    cdef int64_t* net_rank         # per open network: its place in its market's mk_open_ids
     cdef int64_t* net_mem          # (cap_net, C): servers the network lost per host country
 
     # servers
@@ -608,9 +612,10 @@ cdef class Engine:
         self.mk_live = self.filled(C, 0)
         self.mk_open = self.filled(C, 0)
         self.mk_served = self.filled(C, 0)
-        self.scratch_gain = self.filled(C, 0)
         self.scratch_rank = self.filled(C, 0)
-        self.scratch_rest = self.filled(C, 0)
+        self.mk_open_ids = self.vecs(C)
+        self.mk_share = self.filled(C, 0)
+        self.mk_rests = self.vecs(C)
         self.eco_level = self.filled(C, 0)
         self.is_host = self.filled(C, 0)
         for i in range(HEAT_LEVELS):
@@ -668,6 +673,43 @@ cdef class Engine:
         if self.net_users[n] > self.net_users_peak[n]:
             self.net_users_peak[n] = self.net_users[n]
 
+    cdef void settle(self, int64_t c) noexcept nogil:
+        """Credit market c's open networks with what they gained since its open networks last changed: each the
+        sum of the shares, plus one for every day whose rest reached past its place (see users). Their users only
+        grew meanwhile, so the peak is right if taken now."""
+        cdef Vec* ids = &self.mk_open_ids[c]
+        cdef int64_t* rests = self.mk_rests[c].data
+        cdef int64_t r, n, share = self.mk_share[c], past = 0
+        for r in range(ids.n - 1, -1, -1):  # past: the days whose rest was above r
+            n = ids.data[r]
+            self.net_users[n] += share + past
+            if self.net_users[n] > self.net_users_peak[n]:
+                self.net_users_peak[n] = self.net_users[n]
+            past += rests[r]
+            rests[r] = 0
+        self.mk_share[c] = 0
+
+    cdef void open_add(self, int64_t n) noexcept nogil:
+        """A new network joins its market's open networks (last: it has the highest id)."""
+        cdef int64_t c = self.net_market[n]
+        self.settle(c)
+        self.net_rank[n] = self.mk_open_ids[c].n
+        if vec_push(&self.mk_open_ids[c], n) or vec_push(&self.mk_rests[c], 0):
+            self.failed = 1
+        self.mk_open[c] += 1
+
+    cdef void open_remove(self, int64_t n) noexcept nogil:
+        """Open network n ends or is blocked: credited first, then off its market's list."""
+        cdef int64_t c = self.net_market[n], i
+        cdef Vec* ids = &self.mk_open_ids[c]
+        self.settle(c)
+        for i in range(self.net_rank[n], ids.n - 1):
+            ids.data[i] = ids.data[i + 1]
+            self.net_rank[ids.data[i]] = i
+        ids.n -= 1
+        self.mk_rests[c].n -= 1  # all zero once settled
+        self.mk_open[c] -= 1
+
     cdef int64_t* filled(self, int64_t n, int64_t value) except NULL:
         cdef int64_t* p = <int64_t*>malloc((n if n > 0 else 1) * sizeof(int64_t))
         cdef int64_t i
@@ -696,10 +738,12 @@ cdef class Engine:
         free(self.slot_day); free(self.slot_used); free(self.starts_on)
         free(self.b_srv); free(self.b_to); free(self.b_kind); free(self.b_tab); free(self.b_start); free(self.b_due)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
-        free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_gain); free(self.scratch_rank); free(self.scratch_rest)
+        free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_rank)
+        free_vecs(self.mk_open_ids, self.C); free_vecs(self.mk_rests, self.C); free(self.mk_share)
         free(self.eco_level); free(self.is_host)
         free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
         free(self.net_block_due); free(self.net_cutoff_due); free(self.net_movers); free(self.net_lists)
+        free(self.net_rank)
         free(self.net_mem)
         free(self.net_home); free(self.net_market); free(self.net_pred); free(self.net_born); free(self.net_ended)
         free(self.net_cause); free(self.net_nsc); free(self.net_case); free(self.net_nup); free(self.net_created)
@@ -730,7 +774,7 @@ cdef class Engine:
                 or regrow(&self.net_users, cap) or regrow(&self.net_users_peak, cap)
                 or regrow(&self.net_blocked_day, cap) or regrow(&self.net_cut_day, cap)
                 or regrow(&self.net_block_due, cap) or regrow(&self.net_cutoff_due, cap)
-                or regrow(&self.net_movers, cap) or regrow(&self.net_lists, cap)
+                or regrow(&self.net_movers, cap) or regrow(&self.net_lists, cap) or regrow(&self.net_rank, cap)
                 or regrow(&self.net_mem, cap * self.C)):
             self.failed = 1
             return 1
@@ -877,8 +921,8 @@ cdef class Engine:
         self.net_lists[n] = 0
         memset(self.net_mem + n * self.C, 0, self.C * sizeof(int64_t))
         self.mk_live[self.net_market[n]] += 1
-        self.mk_open[self.net_market[n]] += 1
         self.n_net += 1
+        self.open_add(n)
         self.n_live += 1
         if vec_push(&self.live_list, n):
             self.failed = 1
@@ -1025,11 +1069,11 @@ cdef class Engine:
         self.net_srv[n].cap = 0
         self.net_cause[n] = cause
         self.n_live -= 1
+        if self.net_blocked_day[n] == -1:
+            self.open_remove(n)  # its users credited first
         users = self.net_users[n]
         m = self.net_market[n]
         self.mk_live[m] -= 1
-        if self.net_blocked_day[n] == -1:
-            self.mk_open[m] -= 1
         self.mk_served[m] -= users
         if users:
             movers = (users * self.migrate_fx) >> FX_BITS
@@ -1352,7 +1396,7 @@ cdef class Engine:
                 self.net_cutoff_due[n] = t + self.draw(self.cutoff_tab, self.u(CUTOFF_DELAY, t, n, 0))
             if self.net_block_due[n] == t:
                 self.net_blocked_day[n] = t
-                self.mk_open[c] -= 1
+                self.open_remove(n)  # its users credited first
                 lost = (self.net_users[n] * self.block_fx) >> FX_BITS
                 self.net_users[n] -= lost
                 self.mk_served[c] -= lost
@@ -1486,14 +1530,18 @@ cdef class Engine:
                 self.cal_add(self.cal_successor, due, n)
 
     cdef void users(self, int64_t t) noexcept nogil:
+        """Migrations, then each market's gain split equally among its open networks, the first (lowest ids)
+        getting the rest. The split is the same every day until the market's open networks change, so instead of
+        crediting every network every day the market adds up the shares and counts the days of each rest; a
+        network's users are brought up to date (settle) before anything reads them or the open networks change."""
         cdef int64_t i, j, n, x, c, movers, target, back, gain
-        cdef bint any_gain
         self.cal_pop(self.cal_migrate, t)
         for i in range(self.due.n):
             n = self.due.data[i]
             c = self.net_market[n]
             movers = self.net_movers[n]
             self.in_transit[c] -= movers
+            self.settle(c)
             target = -1
             for j in range(self.live_list.n):  # the live network of the market with the most users, lowest id first
                 x = self.live_list.data[j]
@@ -1505,28 +1553,16 @@ cdef class Engine:
             else:
                 self.gain_users(target, movers)
                 self.row[D_MIGRATED] += movers
-        any_gain = False
         for c in range(self.C):
             back = (self.lapsed[c] * self.return_fx) >> FX_BITS
             self.lapsed[c] -= back
             self.unserved[c] += back
             gain = (self.unserved[c] * self.acquire_fx) >> FX_BITS if self.mk_open[c] else 0
-            self.unserved[c] -= gain
-            any_gain = any_gain or gain > 0
-            # the market's gain split equally among its open networks, the first (lowest ids) getting the rest:
-            # the share and the rest once per market, not per network
-            self.scratch_gain[c] = gain // self.mk_open[c] if gain else 0
-            self.scratch_rest[c] = gain % self.mk_open[c] if gain else 0
-            self.scratch_rank[c] = 0
-        if not any_gain:
-            return
-        for i in range(self.live_list.n):
-            n = self.live_list.data[i]
-            if self.net_ended[n] != -1 or self.net_blocked_day[n] != -1:
-                continue
-            c = self.net_market[n]
-            self.gain_users(n, self.scratch_gain[c] + (1 if self.scratch_rank[c] < self.scratch_rest[c] else 0))
-            self.scratch_rank[c] += 1
+            if gain:
+                self.unserved[c] -= gain
+                self.mk_served[c] += gain
+                self.mk_share[c] += gain // self.mk_open[c]
+                self.mk_rests[c].data[gain % self.mk_open[c]] += 1
 
     cdef void reprovisioning(self, int64_t t) noexcept nogil:
         cdef int64_t i, n, slot, missing, keep = 0, c, won
@@ -1598,10 +1634,13 @@ cdef class Engine:
 
     cdef int loop(self) noexcept nogil:
         cdef int64_t t
+        cdef int64_t c
         for t in range(1, self.T + 1):
             self.step(t)
             if self.failed:
                 return -1
+        for c in range(self.C):  # the last days' gains, for the networks' peaks
+            self.settle(c)
         return 0
 
     def run(self):
@@ -1671,7 +1710,9 @@ cdef class Engine:
                         + self.cal_arrest[i].cap + self.cal_successor[i].cap + self.cal_migrate[i].cap)
         for i in range(self.spare_cap.n):
             buffers += self.spare_cap.data[i]
-        per_entity = (25 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
+        for i in range(self.C):
+            buffers += self.mk_open_ids[i].cap + self.mk_rests[i].cap
+        per_entity = (26 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
         lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
                  + self.spare_data.cap + self.spare_cap.cap + 6 * self.b_cap)
         return 8 * (per_entity + lists + buffers + 18 * self.C + 19 * (self.T + 1)) + 2 * self.cap_up
