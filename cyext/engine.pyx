@@ -349,6 +349,7 @@ cdef class Engine:
     cdef uint64_t mixed_seed  # mix(seed): the first round of every draw
     cdef uint64_t detect_thr  # ceil(detect_prob * 2**53) (World.detect_threshold)
     cdef uint64_t pre_v[N_STREAMS]  # per stream: the prefix of its draws on day pre_t[stream] (see u())
+    cdef uint64_t pre_host, pre_accept, pre_exact  # the day-0 prefixes of the adaptive host choice's streams
     cdef int64_t pre_t[N_STREAMS]
     cdef int64_t T, C, P, S, Kcap, spn, threshold, timeout, succ_tab, evidence_first
     cdef double reprov_p, quit_p, ident_p, home_in_market, money_p, money_ident_p, cutoff_quit_p
@@ -527,6 +528,9 @@ cdef class Engine:
         w = world
         self.keep = []
         self.mixed_seed = mix(<uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF))
+        self.pre_host = prefix(self.mixed_seed, HOST, 0)
+        self.pre_accept = prefix(self.mixed_seed, HOST_ACCEPT, 0)
+        self.pre_exact = prefix(self.mixed_seed, HOST_EXACT, 0)
         self.T, self.C, self.P = w.horizon, w.n_countries, w.n_providers
         self.S, self.Kcap, self.spn = w.entry_slots, w.market_capacity, w.servers_per_network
         self.threshold, self.timeout, self.succ_tab = w.case_threshold, w.case_timeout_days, w.successor_tab
@@ -1000,24 +1004,22 @@ cdef class Engine:
             coolest += 1
         total = self.host_wq_cum[self.P - 1]
         for i in range(HOST_TRIES):
-            x = <int64_t>((<u128>top53_at(prefix(self.mixed_seed, HOST, 0), <uint64_t>s, <uint64_t>i) * <u128>total) >> 53)
-            lo = 0
-            hi = self.P
-            while lo < hi:  # the first p with host_wq_cum[p] > x
-                mid = (lo + hi) >> 1
-                if x < self.host_wq_cum[mid]:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            p = lo
+            x = <int64_t>((<u128>top53_at(self.pre_host, <uint64_t>s, <uint64_t>i) * <u128>total) >> 53)
+            p = 0  # the first p with host_wq_cum[p] > x, halving by conditional moves as in pick()
+            lo = self.P
+            while lo > 1:
+                mid = lo >> 1
+                p = p + mid if self.host_wq_cum[p + mid] <= x else p
+                lo -= mid
+            p += self.host_wq_cum[p] <= x
             d = self.heat_level(n, self.prov_country[p]) - coolest
-            if d == 0 or top53_at(prefix(self.mixed_seed, HOST_ACCEPT, 0), <uint64_t>s, <uint64_t>i) < (
+            if d == 0 or top53_at(self.pre_accept, <uint64_t>s, <uint64_t>i) < (
                     <uint64_t>self.accept[d] << (53 - ACCEPT_BITS)):
                 return p
         for p in range(self.P):
             if self.host_wq[p]:
                 big += <u128>self.host_wq[p] * <u128>self.accept[self.heat_level(n, self.prov_country[p]) - coolest]
-        big = (<u128>top53_at(prefix(self.mixed_seed, HOST_EXACT, 0), <uint64_t>s, 0) * big) >> 53
+        big = (<u128>top53_at(self.pre_exact, <uint64_t>s, 0) * big) >> 53
         for p in range(self.P):
             if self.host_wq[p]:
                 d = self.heat_level(n, self.prov_country[p]) - coolest
