@@ -1360,12 +1360,14 @@ cdef class Engine:
         gets a case or ends, and stays while its lead has no capacity."""
         cdef int64_t i, n, lead, keep = 0
         cdef int64_t* ids = self.live_list.data
-        for i in range(self.live_list.n):  # drop the networks ended since the last pass
-            n = ids[i]
-            ids[keep] = n
-            keep += self.net_ended[n] == -1
-        self.live_list.n = keep
-        keep = 0
+        if self.live_list.n > self.n_live + (self.n_live >> 3) + 8:
+            # drop the networks ended since the last pass, once they are an eighth of the list (its readers skip them)
+            for i in range(self.live_list.n):
+                n = ids[i]
+                ids[keep] = n
+                keep += self.net_ended[n] == -1
+            self.live_list.n = keep
+            keep = 0
         ids = self.cand_list.data
         for i in range(self.cand_list.n):
             n = ids[i]
