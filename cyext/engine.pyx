@@ -8,7 +8,7 @@ computed (and ``u * 1000`` to index a delay table, as the Mesa engine does).
 
 Lists of "up servers", "live networks" and "cases waiting for evidence" are kept in ascending id order and
 compacted lazily by the phases that walk them; events due on a day sit in per-day arrays ("calendars") that are
-sorted by id when the day comes. An MLA request is scheduled when it joins its country's queue (see new_request).
+sorted by id when the day comes. An MLA request is scheduled when it joins its country's queue (see issue_requests).
 """
 
 import numpy as np
@@ -178,6 +178,7 @@ cdef enum:
     KIND_ORDER = 3
     KIND_JIT = 4
     KIND_MONEY = 5
+    N_KINDS = 6
     N_NET_COLS = 17
     IN_SHORT = 1
     IN_CANDIDATES = 2
@@ -402,15 +403,14 @@ cdef class Engine:
 
     # countries
     cdef int64_t* open_cases
-    cdef int64_t* slot_day        # per country: the day its next queued MLA request starts (FIFO, see new_request)
+    cdef int64_t* slot_day        # per country: the day its next queued MLA request starts (FIFO, see issue_requests)
     cdef int64_t* slot_used       # per country: requests already starting on slot_day
     cdef int64_t* up_by_country
     cdef int64_t* unserved
     cdef int64_t* lapsed
     cdef int64_t* in_transit
     cdef int64_t* heat
-    cdef int64_t* mk_live         # per market, kept up to date: live networks, live unblocked networks, users served
-    cdef int64_t* mk_open
+    cdef int64_t* mk_live         # per market, kept up to date: live networks and users served (open ones: mk_open_ids)
     cdef int64_t* mk_served
     cdef int64_t* scratch_rank    # per market, while the initial users are split: how many got theirs
     # Users gained are credited lazily (see users): per market, its open networks (live, not blocked) in ascending
@@ -472,7 +472,7 @@ cdef class Engine:
     # requests
     cdef int64_t n_req, cap_req
     cdef Req* req
-    cdef int64_t sent[6]           # today's requests by kind (record() copies them into the daily row)
+    cdef int64_t sent[N_KINDS]           # today's requests by kind (record() copies them into the daily row)
     # the requests a case sends at once, made in passes (see issue_requests): server, requested country, kind,
     # delay table, start day (-1: not within the run) and due day of each
     cdef int64_t* b_srv
@@ -519,7 +519,7 @@ cdef class Engine:
     def __cinit__(self):
         cdef int64_t i
         self.failed = 0
-        for i in range(6):
+        for i in range(N_KINDS):
             self.sent[i] = 0
         for i in range(N_STREAMS):
             self.pre_t[i] = -1
@@ -614,7 +614,6 @@ cdef class Engine:
         self.in_transit = self.filled(C, 0)
         self.heat = self.filled(C, 0)
         self.mk_live = self.filled(C, 0)
-        self.mk_open = self.filled(C, 0)
         self.mk_served = self.filled(C, 0)
         self.scratch_rank = self.filled(C, 0)
         self.mk_open_ids = self.vecs(C)
@@ -700,7 +699,6 @@ cdef class Engine:
         self.net_rank[n] = self.mk_open_ids[c].n
         if vec_push(&self.mk_open_ids[c], n) or vec_push(&self.mk_rests[c], 0):
             self.failed = 1
-        self.mk_open[c] += 1
 
     cdef void open_remove(self, int64_t n) noexcept nogil:
         """Open network n ends or is blocked: credited first, then off its market's list."""
@@ -712,7 +710,6 @@ cdef class Engine:
             self.net_rank[ids.data[i]] = i
         ids.n -= 1
         self.mk_rests[c].n -= 1  # all zero once settled
-        self.mk_open[c] -= 1
 
     cdef int64_t* filled(self, int64_t n, int64_t value) except NULL:
         cdef int64_t* p = <int64_t*>malloc((n if n > 0 else 1) * sizeof(int64_t))
@@ -742,7 +739,7 @@ cdef class Engine:
         free(self.slot_day); free(self.slot_used); free(self.starts_on)
         free(self.b_srv); free(self.b_to); free(self.b_kind); free(self.b_tab); free(self.b_start); free(self.b_due)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
-        free(self.mk_live); free(self.mk_open); free(self.mk_served); free(self.scratch_rank)
+        free(self.mk_live); free(self.mk_served); free(self.scratch_rank)
         free_vecs(self.mk_open_ids, self.C); free_vecs(self.mk_rests, self.C); free(self.mk_share)
         free(self.eco_level); free(self.is_host)
         free(self.net_users); free(self.net_users_peak); free(self.net_blocked_day); free(self.net_cut_day)
@@ -1051,7 +1048,8 @@ cdef class Engine:
         self.refresh_eco(self.srv[s].country)
 
     cdef inline bint bears_evidence(self, int64_t s, int64_t t, int64_t retention) noexcept nogil:
-        return self.srv[s].up or self.srv[s].seized or t - self.srv[s].removed <= retention
+        # bitwise, not short-circuit: no branch (open_case runs it over every server of a network)
+        return (self.srv[s].up | self.srv[s].seized) | (t - self.srv[s].removed <= retention)
 
     cdef void quit_check(self, int64_t s, int64_t t) noexcept nogil:
         if self.u(QUIT_S, t, s, 0) < self.quit_p:
@@ -1127,7 +1125,7 @@ cdef class Engine:
             # good (it is down, not seized, past retention): no later pass over the network's servers can use it,
             # so it leaves the list (the order of the rest is kept).
             host = self.srv[s].country
-            bears = (self.srv[s].up | self.srv[s].seized) | (t - self.srv[s].removed <= self.retention[host])
+            bears = self.bears_evidence(s, t, self.retention[host])
             v.data[keep] = s
             keep += bears
             p = self.srv[s].prov
@@ -1416,7 +1414,7 @@ cdef class Engine:
 
     cdef void mla_queues(self, int64_t t) noexcept nogil:
         """Each country starts its quota of queued requests: they were scheduled when they joined the queue
-        (see new_request), so only the backlog changes."""
+        (see issue_requests), so only the backlog changes."""
         self.backlog -= self.starts_on[t]
         self.queues_day = t
 
@@ -1538,7 +1536,7 @@ cdef class Engine:
         getting the rest. The split is the same every day until the market's open networks change, so instead of
         crediting every network every day the market adds up the shares and counts the days of each rest; a
         network's users are brought up to date (settle) before anything reads them or the open networks change."""
-        cdef int64_t i, j, n, x, c, movers, target, back, gain
+        cdef int64_t i, j, n, x, c, movers, target, back, gain, k
         self.cal_pop(self.cal_migrate, t)
         for i in range(self.due.n):
             n = self.due.data[i]
@@ -1561,12 +1559,13 @@ cdef class Engine:
             back = (self.lapsed[c] * self.return_fx) >> FX_BITS
             self.lapsed[c] -= back
             self.unserved[c] += back
-            gain = (self.unserved[c] * self.acquire_fx) >> FX_BITS if self.mk_open[c] else 0
+            k = self.mk_open_ids[c].n  # open networks
+            gain = (self.unserved[c] * self.acquire_fx) >> FX_BITS if k else 0
             if gain:
                 self.unserved[c] -= gain
                 self.mk_served[c] += gain
-                self.mk_share[c] += gain // self.mk_open[c]
-                self.mk_rests[c].data[gain % self.mk_open[c]] += 1
+                self.mk_share[c] += gain // k
+                self.mk_rests[c].data[gain % k] += 1
 
     cdef void reprovisioning(self, int64_t t) noexcept nogil:
         cdef int64_t i, n, slot, missing, keep = 0, c, won
@@ -1612,8 +1611,8 @@ cdef class Engine:
         self.row[D_SERVERS_UP_HAVEN] = haven_up
         self.row[D_CASES_OPEN] = self.n_cases_open
         self.row[D_MLA_BACKLOG] = self.backlog
-        self.row[D_REQUESTS_SENT] = (self.sent[KIND_DOMESTIC] + self.sent[KIND_MLA] + self.sent[KIND_VOLUNTARY]
-                                     + self.sent[KIND_ORDER] + self.sent[KIND_JIT] + self.sent[KIND_MONEY])
+        for c in range(N_KINDS):
+            self.row[D_REQUESTS_SENT] += self.sent[c]
         self.row[D_REQUESTS_VOLUNTARY] = self.sent[KIND_VOLUNTARY]
         self.row[D_REQUESTS_ORDER] = self.sent[KIND_ORDER]
         self.row[D_REQUESTS_JIT] = self.sent[KIND_JIT]
