@@ -11,6 +11,8 @@ compacted lazily by the phases that walk them; events due on a day sit in per-da
 sorted by id when the day comes. An MLA request is scheduled when it joins its country's queue (see issue_requests).
 """
 
+import weakref
+
 import numpy as np
 
 cimport cython
@@ -366,7 +368,7 @@ cdef class Engine:
     cdef const int64_t* host_wq_cum
     cdef const int64_t* host_countries
     cdef int64_t n_host_countries
-    cdef const int32_t* delays    # the world's tables, capped at T + 1 days (see __init__)
+    cdef const int32_t* delays    # the world's tables, capped at T + 1 days (see _derived)
     cdef const int64_t* court_tab
     cdef const int64_t* notice_tab
     cdef const int64_t* mla_chan
@@ -553,28 +555,16 @@ cdef class Engine:
         self.host_wq_cum = i64(w.host_wq_cum, self.keep)
         self.host_countries = i64(w.host_countries, self.keep)
         self.n_host_countries = len(w.host_countries)
-        # A delay past the horizon means "never within the run" wherever it is added to a day, so capping the
-        # tables at T + 1 changes no due day that can come; it keeps every due day (at most 2T + 1) within 32 bits
-        # and halves the tables, whose random reads (a provider's notice delay...) are cache misses.
-        self.delays = i32(np.minimum(w.delays, w.horizon + 1), self.keep)
+        delays, route_kind, route_tab, prov_vol = _derived(w)
+        self.delays = i32(delays, self.keep)
         self.court_tab = i64(w.court_tab, self.keep)
         self.notice_tab = i64(w.notice_tab, self.keep)
         self.mla_chan = i64(w.mla_chan, self.keep)
         self.arrest_chan = i64(w.arrest_chan, self.keep)
         self.order_chan = i64(w.order_chan, self.keep)
-        # the routes of open_case in a table: domestic, else a joint team, else a production order, else the
-        # provider's voluntary disclosure or MLA
-        C_ = w.n_countries
-        lead_, host_ = np.indices((C_, C_))
-        jit_ = np.asarray(w.jit).reshape(C_, C_) != 0
-        order_ = np.asarray(w.order_chan).reshape(C_, C_)
-        court_ = np.asarray(w.court_tab)
-        self.route_kind = i64(np.select([lead_ == host_, jit_, order_ >= 0], [KIND_DOMESTIC, KIND_JIT, KIND_ORDER], -1),
-                              self.keep)
-        self.route_tab = i64(np.select([lead_ == host_, jit_, order_ >= 0],
-                                       [court_[lead_], court_[host_], order_], np.asarray(w.mla_chan).reshape(C_, C_)),
-                             self.keep)
-        self.prov_vol = i64(np.asarray(w.discloses) > 0, self.keep)
+        self.route_kind = i64(route_kind, self.keep)
+        self.route_tab = i64(route_tab, self.keep)
+        self.prov_vol = i64(prov_vol, self.keep)
         self.open_prob = f64(w.open_prob, self.keep)
         self.grant_prob = f64(w.grant_prob, self.keep)
         self.seize_prob = f64(w.seize_prob, self.keep)
@@ -1723,6 +1713,42 @@ cdef class Engine:
     def daily_table(self):
         """The daily table, the servers-by-country and the users-by-market matrices as int64 arrays."""
         return self.daily_arr, self.by_country_arr, self.users_arr
+
+
+# The engine's own tables derived from a world, made once per world (a world is frozen): every replicate of a
+# large world would otherwise redo them, and capping a large world's delay tables alone took a fifth of a run.
+_DERIVED = weakref.WeakKeyDictionary()
+
+
+def _derived(world):
+    """(delays, route_kind, route_tab, prov_vol) for ``world``, cached while the world lives.
+
+    - delays: capped at T + 1, as int32. A delay past the horizon means "never within the run" wherever it is
+      added to a day, so the cap changes no due day that can come; it keeps every due day (at most 2T + 1)
+      within 32 bits and halves the tables, whose random reads (a provider's notice delay...) are cache misses.
+    - route_kind, route_tab (C x C, [lead, host]): the route of open_case's request and its delay table:
+      domestic, else a joint team, else a production order, else (-1) the provider's voluntary disclosure
+      or MLA; prov_vol: the providers that disclose voluntarily.
+    """
+    hit = _DERIVED.get(world)
+    if hit is not None:
+        return hit
+    w = world
+    C_ = w.n_countries
+    lead_, host_ = np.indices((C_, C_))
+    jit_ = np.asarray(w.jit).reshape(C_, C_) != 0
+    order_ = np.asarray(w.order_chan).reshape(C_, C_)
+    court_ = np.asarray(w.court_tab)
+    routes = [lead_ == host_, jit_, order_ >= 0]
+    hit = (np.ascontiguousarray(np.minimum(w.delays, w.horizon + 1), dtype=np.int32),
+           np.ascontiguousarray(np.select(routes, [KIND_DOMESTIC, KIND_JIT, KIND_ORDER], -1), dtype=np.int64),
+           np.ascontiguousarray(np.select(routes, [court_[lead_], court_[host_], order_],
+                                          np.asarray(w.mla_chan).reshape(C_, C_)), dtype=np.int64),
+           np.ascontiguousarray(np.asarray(w.discloses) > 0, dtype=np.int64))
+    for a in hit:
+        a.flags.writeable = False
+    _DERIVED[world] = hit
+    return hit
 
 
 # Entities the last run of a world of the same shape created, plus an eighth: replicates of a world, and runs of
