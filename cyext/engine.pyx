@@ -493,6 +493,7 @@ cdef class Engine:
     cdef Vec* cal_arrest
     cdef Vec* cal_successor
     cdef Vec* cal_migrate
+    cdef Vec* cal_interv           # networks whose blocking order or cut-off comes into force that day
     cdef Vec spare_data           # buffers of popped days (as addresses) and their capacities
     cdef Vec spare_cap
     cdef int64_t* starts_on       # per day 0..T: MLA requests that start on it (the backlog falls by it that day)
@@ -504,6 +505,9 @@ cdef class Engine:
     cdef Vec short_list           # ascending: live networks that may lack servers (the only ones phase 12 touches)
     cdef Vec cand_list            # ascending: networks that may file a complaint (case_threshold notices, no case)
     cdef Vec evidence_list
+    cdef Vec pending              # networks that reached a notice threshold since the last interventions phase
+    cdef Vec cut_list             # ascending: networks cut off (ended ones are dropped by the next phase 6)
+    cdef Vec new_cut              # networks cut off today, ascending (merged into cut_list after the phase)
     cdef Vec due
     cdef unsigned char* up_state  # per entry of up_list: SRV_IDLE (nothing pending) or SRV_BUSY
     cdef unsigned char* hit       # per entry of up_list: detected today
@@ -623,6 +627,7 @@ cdef class Engine:
         self.cal_arrest = self.vecs(T + 1)
         self.cal_successor = self.vecs(T + 1)
         self.cal_migrate = self.vecs(T + 1)
+        self.cal_interv = self.vecs(T + 1)
 
         # not zeroed here (megabytes a run): step() clears each day's row, record() writes every cell of the others
         self.daily_arr = np.empty((T, N_DAILY), dtype=np.int64)
@@ -722,6 +727,7 @@ cdef class Engine:
         free_vecs(self.cal_notice, self.T + 1); free_vecs(self.cal_seize, self.T + 1)
         free_vecs(self.cal_request, self.T + 1); free_vecs(self.cal_arrest, self.T + 1)
         free_vecs(self.cal_successor, self.T + 1); free_vecs(self.cal_migrate, self.T + 1)
+        free_vecs(self.cal_interv, self.T + 1)
         for i in range(self.spare_data.n):
             free(<int64_t*>self.spare_data.data[i])
         free(self.spare_data.data); free(self.spare_cap.data)
@@ -748,6 +754,7 @@ cdef class Engine:
         free(self.case_pending); free(self.case_evidence); free(self.case_identified); free(self.case_arrested_by)
         free(self.req)
         free(self.up_list.data); free(self.live_list.data); free(self.short_list.data); free(self.cand_list.data); free(self.evidence_list.data); free(self.due.data); free(self.hit)
+        free(self.pending.data); free(self.cut_list.data); free(self.new_cut.data)
 
     # ------------------------------------------------------------------ growth (structure of arrays)
 
@@ -896,6 +903,9 @@ cdef class Engine:
         self.net_takedowns[n] = 0
         self.net_seizures[n] = 0
         self.net_notices[n] = 0
+        if self.any_interventions and (self.block_after <= 0 or self.cutoff_after <= 0):
+            if vec_push(&self.pending, n):  # at a threshold from birth
+                self.failed = 1
         self.net_cases[n] = 0
         self.net_srv[n].data = NULL
         self.net_srv[n].n = 0
@@ -1299,6 +1309,10 @@ cdef class Engine:
         n = self.srv[s].net
         self.net_nsc[n] += 1
         self.net_notices[n] += 1
+        if self.any_interventions and (self.net_notices[n] == self.block_after
+                                       or self.net_notices[n] == self.cutoff_after):
+            if vec_push(&self.pending, n):
+                self.failed = 1
         self.row[D_NOTICES] += 1
         if self.net_nsc[n] >= self.threshold:
             self.listed(n, IN_CANDIDATES, &self.cand_list)
@@ -1374,33 +1388,77 @@ cdef class Engine:
         self.cand_list.n = keep
 
     cdef void interventions(self, int64_t t) noexcept nogil:
-        cdef int64_t i, n, c, lost
+        """Phase 6, as a pass over every live network in ascending id order, but visiting only those with
+        something to do today (the others' steps are all no-ops): the networks cut off (a quit draw each day),
+        those that reached a notice threshold today (``pending``) and those whose blocking order or cut-off comes
+        into force today (``cal_interv``). ``cut_list`` is compacted as it is walked."""
+        cdef int64_t i = 0, j = 0, k, n, prev = -1, keep = 0, was_cut
+        cdef bint from_cut
         if not self.any_interventions:
             return
-        for i in range(self.live_list.n):
-            n = self.live_list.data[i]
-            if self.net_ended[n] != -1:
+        self.cal_pop(self.cal_interv, t)  # ascending into due; the pending networks join it, and it is re-sorted
+        if self.pending.n:
+            for k in range(self.pending.n):
+                if vec_push(&self.due, self.pending.data[k]):
+                    self.failed = 1
+                    return
+            self.pending.n = 0
+            qsort(self.due.data, self.due.n, sizeof(int64_t), cmp_i64)
+        self.new_cut.n = 0
+        while i < self.cut_list.n or j < self.due.n:  # the two ascending lists merged, repeats visited once
+            from_cut = j == self.due.n or (i < self.cut_list.n and self.cut_list.data[i] <= self.due.data[j])
+            if from_cut:
+                n = self.cut_list.data[i]
+                i += 1
+            else:
+                n = self.due.data[j]
+                j += 1
+            if n == prev or self.net_ended[n] != -1:
                 continue
-            c = self.net_market[n]
-            if self.blocks[c] and not self.net_block_due[n] and self.net_notices[n] >= self.block_after:
-                self.net_block_due[n] = t + self.draw(self.block_tab, self.u(BLOCK_DELAY, t, n, 0))
-            if self.cuts[c] and not self.net_cutoff_due[n] and self.net_notices[n] >= self.cutoff_after:
-                self.net_cutoff_due[n] = t + self.draw(self.cutoff_tab, self.u(CUTOFF_DELAY, t, n, 0))
-            if self.net_block_due[n] == t:
-                self.net_blocked_day[n] = t
-                self.open_remove(n)  # its users credited first
-                lost = (self.net_users[n] * self.block_fx) >> FX_BITS
-                self.net_users[n] -= lost
-                self.mk_served[c] -= lost
-                self.unserved[c] += lost
-                self.row[D_BLOCKING_ORDERS] += 1
-            if self.net_cutoff_due[n] == t:
-                self.net_cut_day[n] = t
-                self.row[D_CUTOFFS] += 1
-            if self.net_cut_day[n] != -1 and self.u(CUTOFF_QUIT, t, n, 0) < self.cutoff_quit_p:
-                self.end_network(n, t, CAUSE_QUIT)
-                self.row[D_QUITS] += 1
-                self.row[D_CUTOFF_QUITS] += 1
+            prev = n
+            was_cut = self.net_cut_day[n] != -1
+            self.intervene(n, t)
+            if self.net_ended[n] == -1:
+                if from_cut:
+                    self.cut_list.data[keep] = n
+                    keep += 1
+                elif not was_cut and self.net_cut_day[n] != -1:
+                    if vec_push(&self.new_cut, n):
+                        self.failed = 1
+                        return
+        self.cut_list.n = keep
+        for k in range(self.new_cut.n):
+            if sorted_insert(&self.cut_list, self.new_cut.data[k]):
+                self.failed = 1
+                return
+
+    cdef void intervene(self, int64_t n, int64_t t) noexcept nogil:
+        """Live network n in phase 6: blocking orders and cut-offs are drawn once its notices reach their
+        thresholds, come into force on their day, and a network cut off may quit each day."""
+        cdef int64_t c = self.net_market[n], lost
+        if self.blocks[c] and not self.net_block_due[n] and self.net_notices[n] >= self.block_after:
+            self.net_block_due[n] = t + self.draw(self.block_tab, self.u(BLOCK_DELAY, t, n, 0))
+            if self.net_block_due[n] != t:
+                self.cal_add(self.cal_interv, self.net_block_due[n], n)
+        if self.cuts[c] and not self.net_cutoff_due[n] and self.net_notices[n] >= self.cutoff_after:
+            self.net_cutoff_due[n] = t + self.draw(self.cutoff_tab, self.u(CUTOFF_DELAY, t, n, 0))
+            if self.net_cutoff_due[n] != t:
+                self.cal_add(self.cal_interv, self.net_cutoff_due[n], n)
+        if self.net_block_due[n] == t:
+            self.net_blocked_day[n] = t
+            self.open_remove(n)  # its users credited first
+            lost = (self.net_users[n] * self.block_fx) >> FX_BITS
+            self.net_users[n] -= lost
+            self.mk_served[c] -= lost
+            self.unserved[c] += lost
+            self.row[D_BLOCKING_ORDERS] += 1
+        if self.net_cutoff_due[n] == t:
+            self.net_cut_day[n] = t
+            self.row[D_CUTOFFS] += 1
+        if self.net_cut_day[n] != -1 and self.u(CUTOFF_QUIT, t, n, 0) < self.cutoff_quit_p:
+            self.end_network(n, t, CAUSE_QUIT)
+            self.row[D_QUITS] += 1
+            self.row[D_CUTOFF_QUITS] += 1
 
     cdef void mla_queues(self, int64_t t) noexcept nogil:
         """Each country starts its quota of queued requests: they were scheduled when they joined the queue
@@ -1700,7 +1758,8 @@ cdef class Engine:
         cdef int64_t i, buffers = 0
         for i in range(self.T + 1):
             buffers += (self.cal_notice[i].cap + self.cal_seize[i].cap + self.cal_request[i].cap
-                        + self.cal_arrest[i].cap + self.cal_successor[i].cap + self.cal_migrate[i].cap)
+                        + self.cal_arrest[i].cap + self.cal_successor[i].cap + self.cal_migrate[i].cap
+                        + self.cal_interv[i].cap)
         for i in range(self.spare_cap.n):
             buffers += self.spare_cap.data[i]
         for i in range(self.C):
