@@ -366,6 +366,8 @@ cdef class Engine:
     cdef const int64_t* accept
     cdef const int64_t* host_wq
     cdef const int64_t* host_wq_cum
+    cdef const int64_t* host_guide  # adaptive proposals: where the search for a draw x starts (see _derived)
+    cdef int64_t guide_shift
     cdef const int64_t* host_countries
     cdef int64_t n_host_countries
     cdef const int32_t* delays    # the world's tables, capped at T + 1 days (see _derived)
@@ -559,7 +561,8 @@ cdef class Engine:
         self.host_wq_cum = i64(w.host_wq_cum, self.keep)
         self.host_countries = i64(w.host_countries, self.keep)
         self.n_host_countries = len(w.host_countries)
-        delays, route_kind, route_tab, prov_vol = _derived(w)
+        delays, route_kind, route_tab, prov_vol, host_guide, self.guide_shift = _derived(w)
+        self.host_guide = i64(host_guide, self.keep)
         self.delays = i32(delays, self.keep)
         self.court_tab = i64(w.court_tab, self.keep)
         self.notice_tab = i64(w.notice_tab, self.keep)
@@ -992,7 +995,7 @@ cdef class Engine:
     cdef int64_t choose_host(self, int64_t n, int64_t s) noexcept nogil:
         """By size (stage A's draw) without adaptation; with it, exactly proportional to weight times
         exp(-beta * (level - coolest level)) in integers: rejection, then an exact draw over every provider."""
-        cdef int64_t i, p, c, d, coolest = HEAT_LEVELS, total, x, lo, hi, mid
+        cdef int64_t i, p, c, d, coolest = HEAT_LEVELS, total, x
         cdef u128 big = 0
         if not self.adaptive:
             return pick(self.host_cum, self.P, self.u(HOST, 0, s, 0))
@@ -1002,13 +1005,9 @@ cdef class Engine:
         total = self.host_wq_cum[self.P - 1]
         for i in range(HOST_TRIES):
             x = <int64_t>((<u128>top53_at(self.pre_host, <uint64_t>s, <uint64_t>i) * <u128>total) >> 53)
-            p = 0  # the first p with host_wq_cum[p] > x, halving by conditional moves as in pick()
-            lo = self.P
-            while lo > 1:
-                mid = lo >> 1
-                p = p + mid if self.host_wq_cum[p + mid] <= x else p
-                lo -= mid
-            p += self.host_wq_cum[p] <= x
+            p = self.host_guide[x >> self.guide_shift]  # then the first p with host_wq_cum[p] > x
+            while self.host_wq_cum[p] <= x:
+                p += 1
             d = self.heat_level(n, self.prov_country[p]) - coolest
             if d == 0 or top53_at(self.pre_accept, <uint64_t>s, <uint64_t>i) < (
                     <uint64_t>self.accept[d] << (53 - ACCEPT_BITS)):
@@ -1780,7 +1779,7 @@ _DERIVED = weakref.WeakKeyDictionary()
 
 
 def _derived(world):
-    """(delays, route_kind, route_tab, prov_vol) for ``world``, cached while the world lives.
+    """(delays, route_kind, route_tab, prov_vol, host_guide, guide_shift) for ``world``, cached while it lives.
 
     - delays: capped at T + 1, as int32. A delay past the horizon means "never within the run" wherever it is
       added to a day, so the cap changes no due day that can come; it keeps every due day (at most 2T + 1)
@@ -1788,6 +1787,9 @@ def _derived(world):
     - route_kind, route_tab (C x C, [lead, host]): the route of open_case's request and its delay table:
       domestic, else a joint team, else a production order, else (-1) the provider's voluntary disclosure
       or MLA; prov_vol: the providers that disclose voluntarily.
+    - host_guide, guide_shift: the first provider whose running host weight exceeds g << guide_shift, for each g
+      up to the total's (at most 1,024 of them). The first p with host_wq_cum[p] > x is at or after
+      host_guide[x >> guide_shift], mostly there: one or two steps instead of a bisection.
     """
     hit = _DERIVED.get(world)
     if hit is not None:
@@ -1804,8 +1806,14 @@ def _derived(world):
            np.ascontiguousarray(np.select(routes, [court_[lead_], court_[host_], order_],
                                           np.asarray(w.mla_chan).reshape(C_, C_)), dtype=np.int64),
            np.ascontiguousarray(np.asarray(w.discloses) > 0, dtype=np.int64))
+    cum = np.asarray(w.host_wq_cum, dtype=np.int64)
+    total = int(cum[len(cum) - 1]) if len(cum) else 0  # (no negative indices: wraparound is off here)
+    shift = max(0, total.bit_length() - 10)
+    guide = np.searchsorted(cum, np.arange((total >> shift) + 1, dtype=np.int64) << shift, side="right").astype(np.int64)
+    hit += (guide,)
     for a in hit:
         a.flags.writeable = False
+    hit += (shift,)
     _DERIVED[world] = hit
     return hit
 
