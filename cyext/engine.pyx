@@ -1765,8 +1765,9 @@ cdef class Engine:
             buffers += self.mk_open_ids[i].cap + self.mk_rests[i].cap
         per_entity = (26 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
         lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
-                 + self.spare_data.cap + self.spare_cap.cap + 6 * self.b_cap)
-        return 8 * (per_entity + lists + buffers + 18 * self.C + 19 * (self.T + 1)) + 2 * self.cap_up
+                 + self.spare_data.cap + self.spare_cap.cap + 6 * self.b_cap
+                 + self.pending.cap + self.cut_list.cap + self.new_cut.cap)
+        return 8 * (per_entity + lists + buffers + 18 * self.C + 22 * (self.T + 1)) + 2 * self.cap_up
 
     def daily_table(self):
         """The daily table, the servers-by-country and the users-by-market matrices as int64 arrays."""
