@@ -65,6 +65,31 @@ cdef extern from *:
                                                  unsigned char* hit) nogil
 
 cdef extern from *:
+    # The entry draws of one day (stage B), likewise: hit[slot * C + c] = uniform_at(pre, c, slot) < q[c], the
+    # uniform spelled out as in cyext/rng.pxd (53 bits, converted exactly, scaled by a power of two).
+    """
+    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) && defined(__linux__)
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    #endif
+    static int64_t piracysim_entry_hits(uint64_t pre, const double* q, int64_t C, int64_t S, uint64_t* key,
+                                        unsigned char* hit) {
+        int64_t hits = 0;
+        for (int64_t c = 0; c < C; c++)
+            key[c] = piracysim_mix(pre ^ (uint64_t)c);
+        for (int64_t slot = 0; slot < S; slot++) {
+            for (int64_t c = 0; c < C; c++) {
+                unsigned char h = (double)(piracysim_mix(key[c] ^ (uint64_t)slot) >> 11) * 1.1102230246251565e-16 < q[c];
+                hit[slot * C + c] = h;
+                hits += h;
+            }
+        }
+        return hits;
+    }
+    """
+    int64_t entry_hits "piracysim_entry_hits" (uint64_t pre, const double* q, int64_t C, int64_t S, uint64_t* key,
+                                               unsigned char* hit) nogil
+
+cdef extern from *:
     """
     #if defined(__GLIBC__)
     #include <malloc.h>
@@ -513,6 +538,9 @@ cdef class Engine:
     cdef Vec due
     cdef unsigned char* up_state  # per entry of up_list: SRV_IDLE (nothing pending) or SRV_BUSY
     cdef unsigned char* hit       # per entry of up_list: detected today
+    cdef double* entry_q_today    # stage B entry, per market: today's entry chance (-1: no demand, no draws)
+    cdef uint64_t* entry_key      # per market: its draws' first round
+    cdef unsigned char* entry_hit # per (slot, market): a network enters
     cdef int64_t cap_up           # capacity of both
     cdef int64_t n_live, n_up, n_cases_open, backlog
     cdef int failed
@@ -553,6 +581,11 @@ cdef class Engine:
         self.heat_shift, self.memory_fx = w.heat_shift, w.memory_fx
         self.demand_units = i64(w.demand_units, self.keep)
         self.entry_dq = f64(w.entry_dq, self.keep)
+        self.entry_q_today = <double*>malloc(max(1, w.n_countries) * sizeof(double))
+        self.entry_key = <uint64_t*>malloc(max(1, w.n_countries) * sizeof(uint64_t))
+        self.entry_hit = <unsigned char*>malloc(max(1, w.n_countries * w.entry_slots))
+        if self.entry_q_today == NULL or self.entry_key == NULL or self.entry_hit == NULL:
+            raise MemoryError()
         self.entry_dq_off = i64(w.entry_dq_off, self.keep)
         self.blocks = i64(w.blocks, self.keep)
         self.cuts = i64(w.cuts, self.keep)
@@ -758,6 +791,7 @@ cdef class Engine:
         free(self.req)
         free(self.up_list.data); free(self.live_list.data); free(self.short_list.data); free(self.cand_list.data); free(self.evidence_list.data); free(self.due.data); free(self.hit)
         free(self.pending.data); free(self.cut_list.data); free(self.new_cut.data)
+        free(self.entry_q_today); free(self.entry_key); free(self.entry_hit)
 
     # ------------------------------------------------------------------ growth (structure of arrays)
 
@@ -1253,19 +1287,22 @@ cdef class Engine:
     cdef void arrivals(self, int64_t t) noexcept nogil:
         cdef int64_t i, slot, c
         cdef double q
-        cdef uint64_t pre
         self.cal_pop(self.cal_successor, t)
         for i in range(self.due.n):
             self.create_network(t, self.due.data[i], -1)
             self.row[D_SUCCESSORS] += 1
         if self.entry_demand:  # stage B: entry per market, driven by its unserved users
-            pre = prefix(self.mixed_seed, ENTRY, <uint64_t>t)  # the same draws as u(ENTRY, t, c, slot), fewer rounds
+            # The draws u(ENTRY, t, c, slot) all at once: entering changes no market's unserved users, so every
+            # chance is known before the first network enters. Then the entries in order of market and slot.
             for c in range(self.C):
-                if self.demand_units[c] == 0:
-                    continue
-                q = self.entry_dq[self.entry_dq_off[c] + self.unserved[c]]
+                self.entry_q_today[c] = (self.entry_dq[self.entry_dq_off[c] + self.unserved[c]]
+                                         if self.demand_units[c] else -1.0)
+            if entry_hits(prefix(self.mixed_seed, ENTRY, <uint64_t>t), self.entry_q_today, self.C, self.S,
+                          self.entry_key, self.entry_hit) == 0:
+                return
+            for c in range(self.C):
                 for slot in range(self.S):
-                    if uniform_at(pre, <uint64_t>c, <uint64_t>slot) < q:
+                    if self.entry_hit[slot * self.C + c]:
                         self.create_network(t, -1, c)
                         self.row[D_ENTRIES] += 1
             return
