@@ -117,6 +117,20 @@ def test_chart_workers_draw_what_this_process_draws_and_a_dead_one_costs_nothing
         pool.close()
 
 
+def test_a_chart_redrawn_with_new_data_is_the_image_of_a_fresh_one(tiny):
+    first, second = (F.chart_data(W.answer(tiny, [("policy.mla_speed", m)], 3)) for m in (0.3, 2.0))
+    assert not np.array_equal(first.series["networks"][1][0], second.series["networks"][1][0])
+    for name, (draw, _) in F.CHARTS.items():
+        F.chart_png(name, first)
+        kept = F._LAST[name][1]
+        redrawn = F.chart_png(name, second)
+        with F.own_style():
+            fresh = F.to_bytes(draw(second))
+        assert redrawn == fresh, name
+        if name != "host_countries":  # the hosts' order may change, and with it the layout
+            assert F._LAST[name][1] is kept, name  # redrawn from the same figure, not built anew
+
+
 def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "sim.cli", "dashboard", *args], capture_output=True, text=True,
