@@ -90,6 +90,30 @@ cdef extern from *:
                                                unsigned char* hit) nogil
 
 cdef extern from *:
+    # The due days of a case's requests (issue_requests), likewise: for each request r0 + j that starts (start >= 0),
+    # due = start + delays[tab * K + (int)(uniform_at(prefix(seed, REQ_DELAY, start), r0 + j, 0) * K)], where
+    # stream_key = mix(mix(seed) ^ REQ_DELAY), so that prefix(seed, REQ_DELAY, start) = mix(stream_key ^ start).
+    # Unsigned and 32-bit indices where gcc 12 vectorises only those (the tables' entries number below 2**31).
+    """
+    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) && defined(__linux__)
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    #endif
+    static void piracysim_due_days(uint64_t stream_key, const int64_t* restrict start, int64_t r0, int64_t n,
+                                   const int64_t* restrict tab, const int32_t* restrict delays, int32_t k,
+                                   int64_t* restrict due) {
+        const uint64_t* st = (const uint64_t*)start;
+        for (uint64_t j = 0; j < (uint64_t)n; j++) {
+            uint64_t s = st[j] >> 63 ? 0 : st[j];  /* a request that never starts: any day, unused */
+            uint64_t x = piracysim_mix(piracysim_mix(piracysim_mix(stream_key ^ s) ^ ((uint64_t)r0 + j)) ^ 0ULL) >> 11;
+            double u = (double)x * 1.1102230246251565e-16;
+            due[j] = start[j] + delays[(int32_t)tab[j] * k + (int32_t)(u * (double)k)];
+        }
+    }
+    """
+    void due_days "piracysim_due_days" (uint64_t stream_key, const int64_t* start, int64_t r0, int64_t n,
+                                        const int64_t* tab, const int32_t* delays, int32_t k, int64_t* due) nogil
+
+cdef extern from *:
     """
     #if defined(__GLIBC__)
     #include <malloc.h>
@@ -380,6 +404,7 @@ cdef class Engine:
     cdef uint64_t detect_thr  # ceil(detect_prob * 2**53) (World.detect_threshold)
     cdef uint64_t pre_v[N_STREAMS]  # per stream: the prefix of its draws on day pre_t[stream] (see u())
     cdef uint64_t pre_host, pre_accept, pre_exact  # the day-0 prefixes of the adaptive host choice's streams
+    cdef uint64_t req_key         # mix(mix(seed) ^ REQ_DELAY): the request delays' prefix of day t is mix(req_key ^ t)
     cdef int64_t pre_t[N_STREAMS]
     cdef int64_t T, C, P, S, Kcap, spn, threshold, timeout, succ_tab, evidence_first
     cdef double reprov_p, quit_p, ident_p, home_in_market, money_p, money_ident_p, cutoff_quit_p
@@ -567,6 +592,7 @@ cdef class Engine:
         self.keep = []
         self.mixed_seed = mix(<uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF))
         self.pre_host = prefix(self.mixed_seed, HOST, 0)
+        self.req_key = mix(self.mixed_seed ^ <uint64_t>REQ_DELAY)
         self.pre_accept = prefix(self.mixed_seed, HOST_ACCEPT, 0)
         self.pre_exact = prefix(self.mixed_seed, HOST_EXACT, 0)
         self.T, self.C, self.P = w.horizon, w.n_countries, w.n_providers
@@ -597,6 +623,8 @@ cdef class Engine:
         self.host_countries = i64(w.host_countries, self.keep)
         self.n_host_countries = len(w.host_countries)
         delays, route_kind, route_tab, prov_vol, host_guide, self.guide_shift = _derived(w)
+        if delays.size >= 2**31:  # due_days indexes the tables in 32 bits
+            raise ValueError(f"{len(delays)} delay tables are more than the compiled engine takes")
         self.host_guide = i64(host_guide, self.keep)
         self.delays = i32(delays, self.keep)
         self.court_tab = i64(w.court_tab, self.keep)
@@ -1197,7 +1225,6 @@ cdef class Engine:
         scheduled now, and a queue is only a count of the requests that start each day. The passes keep the
         branches apart from the draws, which are independent of one another and so overlap."""
         cdef int64_t j, r, r0 = self.n_req, lead = self.case_lead[k], c, kind, start, m, due
-        cdef uint64_t pre_t = prefix(self.mixed_seed, REQ_DELAY, <uint64_t>t), pre
         while r0 + count > self.cap_req:
             if self.grow_requests(self.cap_req * 2):
                 return
@@ -1237,11 +1264,8 @@ cdef class Engine:
                         self.starts_on[start] += 1
             self.req[r].started = start
             self.b_start[j] = start
-        for j in range(count):  # the due days
-            start = self.b_start[j]
-            if start >= 0:
-                pre = pre_t if start == t else prefix(self.mixed_seed, REQ_DELAY, <uint64_t>start)
-                self.b_due[j] = start + self.draw(self.b_tab[j], uniform_at(pre, <uint64_t>(r0 + j), 0))
+        # the due days, all at once (a request that never starts gets a day it never uses)
+        due_days(self.req_key, self.b_start, r0, count, self.b_tab, self.delays, K_TABLE, self.b_due)
         for j in range(count):
             # On the calendar of its due day as (request << 32 | case): the answer is read only if the case is still
             # open that day. Otherwise it is dropped, which touches nothing but the request, so the request is left
