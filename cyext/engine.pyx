@@ -78,7 +78,8 @@ cdef extern from *:
             key[c] = piracysim_mix(pre ^ (uint64_t)c);
         for (int64_t slot = 0; slot < S; slot++) {
             for (int64_t c = 0; c < C; c++) {
-                unsigned char h = (double)(piracysim_mix(key[c] ^ (uint64_t)slot) >> 11) * 1.1102230246251565e-16 < q[c];
+                double u = (double)(piracysim_mix(key[c] ^ (uint64_t)slot) >> 11) * 1.1102230246251565e-16;
+                unsigned char h = u < q[c];
                 hit[slot * C + c] = h;
                 hits += h;
             }
@@ -1873,7 +1874,8 @@ def _derived(world):
     cum = np.asarray(w.host_wq_cum, dtype=np.int64)
     total = int(cum[len(cum) - 1]) if len(cum) else 0  # (no negative indices: wraparound is off here)
     shift = max(0, total.bit_length() - 10)
-    guide = np.searchsorted(cum, np.arange((total >> shift) + 1, dtype=np.int64) << shift, side="right").astype(np.int64)
+    starts = np.arange((total >> shift) + 1, dtype=np.int64) << shift
+    guide = np.searchsorted(cum, starts, side="right").astype(np.int64)
     hit += (guide,)
     for a in hit:
         a.flags.writeable = False

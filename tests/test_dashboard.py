@@ -131,6 +131,18 @@ def test_a_chart_redrawn_with_new_data_is_the_image_of_a_fresh_one(tiny):
             assert F._LAST[name][1] is kept, name  # redrawn from the same figure, not built anew
 
 
+def test_the_server_process_asks_for_no_transparent_huge_pages():
+    # in a child process: the setting is for the life of the process (and its children)
+    code = ("import ctypes, sys; from sim.dashboard.server import no_huge_pages; ok = no_huge_pages(); "
+            "print(ok, ctypes.CDLL(None).prctl(42, 0, 0, 0, 0) if sys.platform.startswith('linux') else -1)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    if sys.platform.startswith("linux"):
+        assert out.stdout.split() == ["True", "1"]  # PR_GET_THP_DISABLE reads the flag back
+    else:
+        assert out.stdout.split() == ["False", "-1"]
+
+
 def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "sim.cli", "dashboard", *args], capture_output=True, text=True,
