@@ -566,10 +566,10 @@ cdef class Engine:
     cdef Vec due
     cdef unsigned char* up_state  # per entry of up_list: SRV_IDLE (nothing pending) or SRV_BUSY
     cdef unsigned char* hit       # per entry of up_list: detected today
+    cdef int64_t cap_up           # capacity of both
     cdef double* entry_q_today    # stage B entry, per market: today's entry chance (-1: no demand, no draws)
     cdef uint64_t* entry_key      # per market: its draws' first round
     cdef unsigned char* entry_hit # per (slot, market): a network enters
-    cdef int64_t cap_up           # capacity of both
     cdef int64_t n_live, n_up, n_cases_open, backlog
     cdef int failed
 
@@ -593,9 +593,9 @@ cdef class Engine:
         self.keep = []
         self.mixed_seed = mix(<uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF))
         self.pre_host = prefix(self.mixed_seed, HOST, 0)
-        self.req_key = mix(self.mixed_seed ^ <uint64_t>REQ_DELAY)
         self.pre_accept = prefix(self.mixed_seed, HOST_ACCEPT, 0)
         self.pre_exact = prefix(self.mixed_seed, HOST_EXACT, 0)
+        self.req_key = mix(self.mixed_seed ^ <uint64_t>REQ_DELAY)
         self.T, self.C, self.P = w.horizon, w.n_countries, w.n_providers
         self.S, self.Kcap, self.spn = w.entry_slots, w.market_capacity, w.servers_per_network
         self.threshold, self.timeout, self.succ_tab = w.case_threshold, w.case_timeout_days, w.successor_tab
@@ -688,6 +688,8 @@ cdef class Engine:
             self.is_host[self.host_countries[i]] = 1
         self.eco_hist[0] = self.n_host_countries  # no heat yet: every host country at level 0
         self.any_interventions = bool(np.any(w.blocks) or np.any(w.cuts))
+        if self.block_after < 1 or self.cutoff_after < 1:  # as the scenario format requires: see interventions
+            raise ValueError("block_after and cutoff_after must be at least 1 notice")
         self.cal_notice = self.vecs(T + 1)
         self.cal_seize = self.vecs(T + 1)
         self.cal_request = self.vecs(T + 1)
@@ -971,9 +973,6 @@ cdef class Engine:
         self.net_takedowns[n] = 0
         self.net_seizures[n] = 0
         self.net_notices[n] = 0
-        if self.any_interventions and (self.block_after <= 0 or self.cutoff_after <= 0):
-            if vec_push(&self.pending, n):  # at a threshold from birth
-                self.failed = 1
         self.net_cases[n] = 0
         self.net_srv[n].data = NULL
         self.net_srv[n].n = 0
@@ -1453,8 +1452,8 @@ cdef class Engine:
     cdef void interventions(self, int64_t t) noexcept nogil:
         """Phase 6, as a pass over every live network in ascending id order, but visiting only those with
         something to do today (the others' steps are all no-ops): the networks cut off (a quit draw each day),
-        those that reached a notice threshold today (``pending``) and those whose blocking order or cut-off comes
-        into force today (``cal_interv``). ``cut_list`` is compacted as it is walked."""
+        those that reached a notice threshold today (``pending``: thresholds are at least 1, so a network reaches
+        one only by a notice) and those whose blocking order or cut-off comes into force today (``cal_interv``). ``cut_list`` is compacted as it is walked."""
         cdef int64_t i = 0, j = 0, k, n, prev = -1, keep = 0, was_cut
         cdef bint from_cut
         if not self.any_interventions:
