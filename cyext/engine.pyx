@@ -538,6 +538,7 @@ cdef class Engine:
     cdef int64_t* b_tab
     cdef int64_t* b_start
     cdef int64_t* b_due
+    cdef int64_t* b_mla             # which of them go through MLA
     cdef int64_t b_cap
 
     # calendars: the ids due on each day 0..T, in order of addition (contiguous, so a day's pop reads them
@@ -802,7 +803,7 @@ cdef class Engine:
         free(self.spare_data.data); free(self.spare_cap.data)
         free(self.open_cases); free(self.up_by_country)
         free(self.slot_day); free(self.slot_used); free(self.starts_on)
-        free(self.b_srv); free(self.b_to); free(self.b_kind); free(self.b_tab); free(self.b_start); free(self.b_due)
+        free(self.b_srv); free(self.b_to); free(self.b_kind); free(self.b_tab); free(self.b_start); free(self.b_due); free(self.b_mla)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
         free(self.mk_live); free(self.mk_served); free(self.scratch_rank)
         free_vecs(self.mk_open_ids, self.C); free_vecs(self.mk_rests, self.C); free(self.mk_share)
@@ -879,7 +880,8 @@ cdef class Engine:
         if n <= self.b_cap:
             return 0
         if (regrow(&self.b_srv, cap) or regrow(&self.b_to, cap) or regrow(&self.b_kind, cap)
-                or regrow(&self.b_tab, cap) or regrow(&self.b_start, cap) or regrow(&self.b_due, cap)):
+                or regrow(&self.b_tab, cap) or regrow(&self.b_start, cap) or regrow(&self.b_due, cap)
+                or regrow(&self.b_mla, cap)):
             self.failed = 1
             return -1
         self.b_cap = cap
@@ -1224,45 +1226,52 @@ cdef class Engine:
         known when it joins: the first day from then with a start left, after those ahead of it. Every request is
         scheduled now, and a queue is only a count of the requests that start each day. The passes keep the
         branches apart from the draws, which are independent of one another and so overlap."""
-        cdef int64_t j, r, r0 = self.n_req, lead = self.case_lead[k], c, kind, start, m, due
+        cdef int64_t j, r, r0 = self.n_req, lead = self.case_lead[k], c, kind, start, m, due, n_mla = 0, i
+        cdef const int64_t* preserve = self.preserve + lead * self.C
+        cdef Req* q
         while r0 + count > self.cap_req:
             if self.grow_requests(self.cap_req * 2):
                 return
         self.n_req += count
         self.case_pending[k] += count
-        for j in range(count):  # the records, and the start day of each
-            r = r0 + j
+        for j in range(count):  # the records, each starting today; the MLA ones listed (no branch on the kind)
             c = self.b_to[j]
             kind = self.b_kind[j]
-            self.req[r].case = k
-            self.req[r].server = self.b_srv[j]
-            self.req[r].lead = lead
-            self.req[r].requested = c
-            self.req[r].kind = kind
-            self.req[r].created = t
-            self.req[r].resolved = -1
-            self.req[r].outcome = OUT_OPEN
-            self.req[r].preserved = self.preserve[lead * self.C + c] if kind != KIND_DOMESTIC and kind != KIND_MONEY else 0
+            q = &self.req[r0 + j]
+            q.case = k
+            q.server = self.b_srv[j]
+            q.lead = lead
+            q.requested = c
+            q.kind = kind
+            q.created = t
+            q.started = t
+            q.resolved = -1
+            q.outcome = OUT_OPEN
+            q.preserved = preserve[c] & -<int64_t>((kind != KIND_DOMESTIC) & (kind != KIND_MONEY))
             self.sent[kind] += 1
-            start = t
-            if kind == KIND_MLA:
-                self.backlog += 1
-                m = self.mla_per_day[c]
-                start = -1  # never, unless the queue starts any
-                if m > 0:
-                    if self.slot_day[c] <= self.queues_day:
-                        self.slot_day[c] = self.queues_day + 1
-                        self.slot_used[c] = 0
-                    start = self.slot_day[c]
-                    self.slot_used[c] += 1
-                    if self.slot_used[c] == m:
-                        self.slot_day[c] += 1
-                        self.slot_used[c] = 0
-                    if start > self.T:
-                        start = -1
-                    else:
-                        self.starts_on[start] += 1
-            self.req[r].started = start
+            self.b_start[j] = t
+            self.b_mla[n_mla] = j
+            n_mla += kind == KIND_MLA
+        self.backlog += n_mla
+        for i in range(n_mla):  # an MLA request starts when its queue reaches it
+            j = self.b_mla[i]
+            c = self.b_to[j]
+            m = self.mla_per_day[c]
+            start = -1  # never, unless the queue starts any
+            if m > 0:
+                if self.slot_day[c] <= self.queues_day:
+                    self.slot_day[c] = self.queues_day + 1
+                    self.slot_used[c] = 0
+                start = self.slot_day[c]
+                self.slot_used[c] += 1
+                if self.slot_used[c] == m:
+                    self.slot_day[c] += 1
+                    self.slot_used[c] = 0
+                if start > self.T:
+                    start = -1
+                else:
+                    self.starts_on[start] += 1
+            self.req[r0 + j].started = start
             self.b_start[j] = start
         # the due days, all at once (a request that never starts gets a day it never uses)
         due_days(self.req_key, self.b_start, r0, count, self.b_tab, self.delays, K_TABLE, self.b_due)
