@@ -24,6 +24,7 @@ from cyext.rng cimport mix, prefix, top53_at, uniform_at
 
 cdef extern from *:
     void __builtin_prefetch(const void* addr) nogil  # gcc and clang: a hint only, it changes no result
+    void __builtin_prefetch_w "__builtin_prefetch" (const void* addr, int rw) nogil
     int __builtin_ctzll(unsigned long long x) nogil  # gcc and clang: trailing zero bits (x != 0)
 
 
@@ -666,7 +667,7 @@ cdef class Engine:
         self.open_cases = self.filled(C, 0)
         self.slot_day = self.filled(C, 0)
         self.slot_used = self.filled(C, 0)
-        self.starts_on = self.filled(T + 1, 0)
+        self.starts_on = self.filled(T + 2, 0)  # day T + 1 counts the starts after the run (never read)
         self.queues_day = 0
         self.up_by_country = self.filled(C, 0)
         self.unserved = self.filled(C, 0)
@@ -1226,7 +1227,8 @@ cdef class Engine:
         known when it joins: the first day from then with a start left, after those ahead of it. Every request is
         scheduled now, and a queue is only a count of the requests that start each day. The passes keep the
         branches apart from the draws, which are independent of one another and so overlap."""
-        cdef int64_t j, r, r0 = self.n_req, lead = self.case_lead[k], c, kind, start, m, due, n_mla = 0, i
+        cdef int64_t j, r, r0 = self.n_req, lead = self.case_lead[k], c, kind, start, m, due, n_mla = 0, i, used
+        cdef bint late, full, over
         cdef const int64_t* preserve = self.preserve + lead * self.C
         cdef Req* q
         while r0 + count > self.cap_req:
@@ -1234,6 +1236,8 @@ cdef class Engine:
                 return
         self.n_req += count
         self.case_pending[k] += count
+        for j in range(0, count, 2):  # the records' lines, to be written below (two records a line)
+            __builtin_prefetch_w(&self.req[r0 + j], 1)
         for j in range(count):  # the records, each starting today; the MLA ones listed (no branch on the kind)
             c = self.b_to[j]
             kind = self.b_kind[j]
@@ -1253,24 +1257,23 @@ cdef class Engine:
             self.b_mla[n_mla] = j
             n_mla += kind == KIND_MLA
         self.backlog += n_mla
-        for i in range(n_mla):  # an MLA request starts when its queue reaches it
+        for i in range(n_mla):  # an MLA request starts when its queue reaches it (selects, not branches)
             j = self.b_mla[i]
             c = self.b_to[j]
             m = self.mla_per_day[c]
             start = -1  # never, unless the queue starts any
             if m > 0:
-                if self.slot_day[c] <= self.queues_day:
-                    self.slot_day[c] = self.queues_day + 1
-                    self.slot_used[c] = 0
                 start = self.slot_day[c]
-                self.slot_used[c] += 1
-                if self.slot_used[c] == m:
-                    self.slot_day[c] += 1
-                    self.slot_used[c] = 0
-                if start > self.T:
-                    start = -1
-                else:
-                    self.starts_on[start] += 1
+                used = self.slot_used[c]
+                late = start <= self.queues_day  # the queue is empty: it starts the day after its last starts
+                start = self.queues_day + 1 if late else start
+                used = (0 if late else used) + 1
+                full = used == m
+                self.slot_day[c] = start + full
+                self.slot_used[c] = 0 if full else used
+                over = start > self.T
+                self.starts_on[self.T + 1 if over else start] += 1
+                start = -1 if over else start
             self.req[r0 + j].started = start
             self.b_start[j] = start
         # the due days, all at once (a request that never starts gets a day it never uses)
@@ -1837,9 +1840,9 @@ cdef class Engine:
             buffers += self.mk_open_ids[i].cap + self.mk_rests[i].cap
         per_entity = (26 + self.C) * self.cap_net + 5 * self.cap_srv + 8 * self.cap_case + 4 * self.cap_req
         lists = (self.up_list.cap + self.live_list.cap + self.evidence_list.cap + self.due.cap
-                 + self.spare_data.cap + self.spare_cap.cap + 6 * self.b_cap
+                 + self.spare_data.cap + self.spare_cap.cap + 7 * self.b_cap
                  + self.pending.cap + self.cut_list.cap + self.new_cut.cap)
-        return 8 * (per_entity + lists + buffers + 18 * self.C + 22 * (self.T + 1)) + 2 * self.cap_up
+        return 8 * (per_entity + lists + buffers + 18 * self.C + 22 * (self.T + 1) + 1) + 2 * self.cap_up
 
     def daily_table(self):
         """The daily table, the servers-by-country and the users-by-market matrices as int64 arrays."""
