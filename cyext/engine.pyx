@@ -1776,10 +1776,11 @@ cdef class Engine:
         if rc:
             raise MemoryError("compiled engine ran out of memory")
 
-    def records(self):
+    def records(self, bint requests=True):
         """(networks, requests) as int64 arrays in the column order of sim.outputs, column-major (as pandas keeps
-        its columns, so they become DataFrames without a copy)."""
-        cdef int64_t n, r, N = self.n_net, R = self.n_req
+        its columns, so they become DataFrames without a copy); with ``requests=False`` the requests array has no
+        rows."""
+        cdef int64_t n, r, N = self.n_net, R = self.n_req if requests else 0
         nets = np.empty((N, N_NET_COLS), dtype=np.int64, order="F")
         reqs = np.empty((R, 10), dtype=np.int64, order="F")
         cdef int64_t[::1, :] nv = nets
@@ -1819,6 +1820,25 @@ cdef class Engine:
                 col[9 * R + r] = (OUT_DROPPED if self.req[r].outcome == OUT_OPEN and self.req[r].resolved != -1
                                   else self.req[r].outcome)
         return nets, reqs
+
+    def request_counts(self, int64_t warmup):
+        """What the metrics read of the requests table, as counts (see sim.metrics.request_counts): the MLA
+        requests made after day ``warmup`` and answered (evidence, lost or refused) by delay in days (resolved -
+        created, 0 .. T), and the evidence obtained after it by the kind of request that brought it."""
+        delays = np.zeros(self.T + 1, dtype=np.int64)
+        evidence = np.zeros(N_KINDS, dtype=np.int64)
+        cdef int64_t[::1] dv = delays
+        cdef int64_t[::1] ev = evidence
+        cdef int64_t r, out
+        with nogil:
+            for r in range(self.n_req):
+                out = self.req[r].outcome  # a dropped request is still open here (records() names it)
+                if (self.req[r].kind == KIND_MLA and self.req[r].created > warmup
+                        and (out == OUT_EVIDENCE or out == OUT_LOST or out == OUT_REFUSED)):
+                    dv[self.req[r].resolved - self.req[r].created] += 1
+                if out == OUT_EVIDENCE and self.req[r].resolved > warmup:
+                    ev[self.req[r].kind] += 1
+        return delays, evidence
 
     def entity_counts(self):
         """Entities created (networks, servers, cases, requests): what the engine's memory grows with."""
@@ -1905,10 +1925,11 @@ def _shape(world):
     return (world.horizon, world.n_countries, world.n_providers, world.initial_networks, world.servers_per_network)
 
 
-def run(world, seed, stats=None):
+def run(world, seed, stats=None, requests=True):
     """Run the compiled engine on a compiled world; returns a :class:`sim.outputs.RunResult`.
 
-    ``stats``, if a dict, receives the entity counts and the bytes of state the run held.
+    ``stats``, if a dict, receives the entity counts and the bytes of state the run held. ``requests=False``
+    keeps only the counts of the requests that the metrics read, not the table (see :func:`sim.engines.run`).
     """
     cdef Engine eng = Engine(world, seed)
     eng.run()
@@ -1918,9 +1939,12 @@ def run(world, seed, stats=None):
     if stats is not None:
         stats.update(eng.entity_counts(), state_bytes=eng.state_bytes())
     daily, by_country, users = eng.daily_table()
-    nets, reqs = eng.records()
+    nets, reqs = eng.records(requests)
     countries = ("day",) + tuple(world.country_ids)
     # raw arrays: DataFrames are built only if a caller reads a table as one (metrics read the arrays)
-    return RunResult.from_arrays({"daily": (daily, DAILY_COLUMNS), "servers_by_country": (by_country, countries),
-                                  "networks": (nets, NETWORK_COLUMNS), "requests": (reqs, REQUEST_COLUMNS),
-                                  "users_by_market": (users, countries)}, run_meta(world, seed, "fast"))
+    result = RunResult.from_arrays({"daily": (daily, DAILY_COLUMNS), "servers_by_country": (by_country, countries),
+                                    "networks": (nets, NETWORK_COLUMNS), "requests": (reqs, REQUEST_COLUMNS),
+                                    "users_by_market": (users, countries)}, run_meta(world, seed, "fast"))
+    if not requests:
+        result.omit_requests(eng.request_counts(world.warmup))
+    return result

@@ -45,11 +45,13 @@ def as_world(obj: World | Scenario | str | Path) -> World:
 
 
 def run(world_or_scenario: World | Scenario | str | Path, seed: int | None = None, engine: str | None = None,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+        progress: Callable[[int], None] | None = None, requests: bool = True) -> RunResult:
     """Run one simulation; ``seed`` defaults to the scenario's, ``engine`` to the fastest available.
 
     ``progress(days)`` is called as days complete (the Mesa engine reports every day, the compiled engine once).
     Asking for ``fast`` when it is not built falls back to ``mesa`` with a one-line warning.
+    ``requests=False``: keep only the counts of requests that the metrics read, not the requests table (a run
+    makes hundreds of thousands of requests; the dashboard needs its metrics only). The metrics are the same.
     """
     world = as_world(world_or_scenario)
     if seed is not None and (isinstance(seed, bool) or not 0 <= int(seed) <= SEED_MAX or int(seed) != seed):
@@ -63,10 +65,14 @@ def run(world_or_scenario: World | Scenario | str | Path, seed: int | None = Non
                       stacklevel=2)
         engine = "mesa"
     if engine == "fast":
-        result = _fast.run(world, world.seed if seed is None else int(seed))
+        result = _fast.run(world, world.seed if seed is None else int(seed), requests=requests)
         if progress is not None:
             progress(world.horizon)
         return result
+    from sim.metrics import request_counts
     from sim.model import run_mesa
 
-    return run_mesa(world, seed, progress)
+    result = run_mesa(world, seed, progress)
+    if not requests:
+        result.omit_requests(request_counts(result, world.warmup))
+    return result

@@ -99,10 +99,8 @@ def compute(result: RunResult) -> dict[str, float]:
     present = (ended == -1) | (ended > warmup)  # networks operating after the warm-up
     out["dismantled_share"] = _ratio(int(np.count_nonzero(cause[present] == CAUSE_ARREST)), int(np.count_nonzero(present)))
     out["haven_share"] = _ratio(after_sum("servers_up_haven"), after_sum("servers_up"))
-    kind, created, resolved, outcome = (result.column("requests", c) for c in ("kind", "created", "resolved", "outcome"))
-    answered = ((kind == KIND_MLA) & (created > warmup)
-                & ((outcome == OUTCOME_EVIDENCE) | (outcome == OUTCOME_LOST) | (outcome == OUTCOME_REFUSED)))
-    out["mla_delay_median"] = float(np.median(resolved[answered] - created[answered])) if answered.any() else NAN
+    delays, by_kind = request_counts(result, warmup)
+    out["mla_delay_median"] = median_of_counts(delays)
     lost, obtained = after_sum("evidence_lost"), after_sum("evidence_obtained")
     out["evidence_loss_share"] = _ratio(lost, obtained + lost)
     out["arrests_per_year"] = float(tail_sum("arrests")) * 365.0 / W if W > 0 else NAN
@@ -115,12 +113,38 @@ def compute(result: RunResult) -> dict[str, float]:
     out["availability"] = tail_sum("markets_available") / W / markets if W > 0 and markets else NAN
     out["users_migrated_per_year"] = (float(after_sum("migrated")) / USER_UNIT * 365.0 / n_after
                                       if n_after else NAN)
-    evidence = (outcome == OUTCOME_EVIDENCE) & (resolved > warmup)
-    counts = np.bincount(kind[evidence], minlength=len(KIND_NAMES))
-    n_evidence = int(np.count_nonzero(evidence))
-    for name, count in zip(ROUTE_METRICS, counts):
+    n_evidence = int(by_kind.sum())
+    for name, count in zip(ROUTE_METRICS, by_kind):
         out[name] = _ratio(count, n_evidence)
     return out
+
+
+def request_counts(result: RunResult, warmup: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the metrics read of the requests table, as counts: the MLA requests made after the warm-up and
+    answered (evidence, lost or refused) by delay in days (resolved - created), and the evidence obtained after
+    the warm-up by the kind of request that brought it (``KIND_NAMES`` order).
+
+    A run made with ``requests=False`` kept these counts instead of the table (the compiled engine counts them
+    in C); otherwise they are counted from the table's columns."""
+    if result.request_counts is not None:
+        return result.request_counts
+    kind, created, resolved, outcome = (result.column("requests", c) for c in ("kind", "created", "resolved", "outcome"))
+    answered = ((kind == KIND_MLA) & (created > warmup)
+                & ((outcome == OUTCOME_EVIDENCE) | (outcome == OUTCOME_LOST) | (outcome == OUTCOME_REFUSED)))
+    evidence = (outcome == OUTCOME_EVIDENCE) & (resolved > warmup)
+    return (np.bincount(resolved[answered] - created[answered], minlength=1),
+            np.bincount(kind[evidence], minlength=len(KIND_NAMES)))
+
+
+def median_of_counts(counts: np.ndarray) -> float:
+    """The median of the values 0, 1, 2... counted ``counts[v]`` times each, as ``np.median`` of the values
+    would give it (the mean of the two middle ones for an even number); NaN when there are none."""
+    n = int(counts.sum())
+    if n == 0:
+        return NAN
+    cum = np.cumsum(counts)
+    lo, hi = np.searchsorted(cum, [(n - 1) // 2 + 1, n // 2 + 1])  # the values at ranks (n - 1) // 2 and n // 2
+    return (int(lo) + int(hi)) / 2
 
 
 def compute_from_frames(result: RunResult) -> dict[str, float]:

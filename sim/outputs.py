@@ -75,6 +75,9 @@ class RunResult:
     read as one (``result.daily``...), so a caller that needs only metrics (a sweep keeping no tables) never
     pays for DataFrames: :func:`sim.metrics.compute` reads columns with :meth:`column`, from the array or from
     the DataFrame when one was built (and perhaps edited). Assigning a DataFrame to a table replaces it.
+
+    A run made with ``requests=False`` (:func:`sim.engines.run`) keeps, instead of its requests table, only the
+    counts the metrics read (``request_counts``); reading that table is then an error, not an empty table.
     """
 
     daily = _Table()
@@ -92,6 +95,8 @@ class RunResult:
             if df is not None:  # a table not given reads as an empty DataFrame
                 self._frames[name] = df
         self.meta: dict[str, Any] = {} if meta is None else meta  # scenario, digest, seed, engine, countries, havens
+        # (answered MLA requests by delay, evidence by kind), after the warm-up: see sim.metrics.request_counts
+        self.request_counts: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, tuple[Any, tuple[str, ...]]], meta: dict[str, Any]) -> "RunResult":
@@ -106,8 +111,17 @@ class RunResult:
             out._arrays[name] = (arr, tuple(columns))
         return out
 
+    def omit_requests(self, counts: tuple[np.ndarray, np.ndarray]) -> None:
+        """Drop the requests table, keeping ``counts`` (see :attr:`request_counts`) for the metrics."""
+        self._frames.pop("requests", None)
+        self._arrays.pop("requests", None)
+        self.request_counts = counts
+
     def frame(self, name: str) -> pd.DataFrame:
         """Table ``name`` as a DataFrame (built from the raw array once, then kept)."""
+        if name == "requests" and self.request_counts is not None:
+            raise ValueError("this run kept no requests table (it was made with requests=False): run it again "
+                             "with requests=True to read the table")
         df = self._frames.get(name)
         if df is None:
             raw = self._arrays.pop(name, None)

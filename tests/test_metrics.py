@@ -117,7 +117,8 @@ def _same(a: dict, b: dict) -> bool:
 ])
 def test_metrics_from_raw_arrays_equal_the_dataframe_path(scenario, overrides):
     """A run's result holds the engine's raw arrays; compute() reads them without building DataFrames, and
-    gives exactly (not approximately) the numbers compute_from_frames() gives on the DataFrames."""
+    gives exactly (not approximately) the numbers compute_from_frames() gives on the DataFrames. A run that kept
+    only the requests' counts (requests=False, counted in C) gives them too, and refuses to show the table."""
     from sim.engines import run
     from sim.metrics import compute_from_frames
     from sim.outputs import TABLES
@@ -132,9 +133,24 @@ def test_metrics_from_raw_arrays_equal_the_dataframe_path(scenario, overrides):
         assert not any(res.has_frame(t) for t in TABLES), "metrics alone must not build DataFrames"
         assert _same(fast, compute_from_frames(res))
         assert _same(compute(res), fast)  # now from the DataFrames the reference built
+        lean = run(world, seed, "fast", requests=False)
+        assert _same(compute(lean), fast)
+        with pytest.raises(ValueError, match="requests=False"):
+            lean.requests
     if scenario == "tiny.yaml":  # the Mesa engine hands over the same kind of result
         mesa = run(world, 3, "mesa")
         assert not mesa.has_frame("daily") and _same(compute(mesa), compute_from_frames(run(world, 3, "fast")))
+        assert _same(compute(run(world, 3, "mesa", requests=False)), compute(mesa))
+
+
+@pytest.mark.parametrize("values", [[], [0], [5], [3, 1], [2, 2, 9], [0, 0, 1, 7], list(range(11)) * 3 + [40]])
+def test_median_of_counts_is_numpys_median(values):
+    """mla_delay_median from counts by delay: np.median of the values, the mean of the middle two when even."""
+    from sim.metrics import median_of_counts
+
+    counts = np.bincount(np.array(values, dtype=np.int64), minlength=1)
+    got = median_of_counts(counts)
+    assert (math.isnan(got) and not values) or got == float(np.median(values))
 
 
 def test_metrics_follow_an_edited_table():
