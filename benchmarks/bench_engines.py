@@ -6,7 +6,8 @@ of CPU times, the compiled engine's CPU cost per server-day (CPU time / sum over
 the memory a 10-year large-world run holds.
 
 Each engine runs each world once untimed before the timed repeats (its time is printed as the first run), and
-no result of an earlier run is alive while a run is timed. The first run in a fresh process pays one-time costs
+no result of an earlier run is alive while a run is timed. The engines' runs are interleaved (a few compiled runs
+before each Mesa run), so both are timed over the same minutes of a machine whose speed drifts. The first run in a fresh process pays one-time costs
 that a sweep's workers pay once: the heap grows to the run's size (each new page faulted in), and the compiled
 engine sizes its arrays and derives the world's tables. Left among the repeats, the first run and the heap's
 growth on the next two or three (while the previous result was still held) moved the median of five by 5-10%.
@@ -46,31 +47,45 @@ def large_world(horizon: int = 1095, stage_b: bool = False) -> World:
     return compile_world(from_dict(raw, "large-world" + ("-stage-b" if stage_b else "")))
 
 
-def timed(world: World, engine: str, repeats: int, seed: int = 1) -> tuple[float, float, float, object]:
-    """Median CPU seconds and median wall seconds of ``repeats`` runs (a whole run: the engine and its four
-    tables) after one untimed run, the CPU seconds of that first run, and the last result."""
-    c0 = time.process_time()
-    run(world, seed, engine)
-    first = time.process_time() - c0
-    cpu, wall, result = [], [], None
-    for _ in range(repeats):
-        result = None  # the last run's tables freed before this one is timed
-        c0, w0 = time.process_time(), time.perf_counter()
-        result = run(world, seed, engine)
-        cpu.append(time.process_time() - c0)
-        wall.append(time.perf_counter() - w0)
-    return statistics.median(cpu), statistics.median(wall), first, result
+class Timer:
+    """One engine's timed runs of one world: CPU and wall seconds of each, and the last result."""
+
+    def __init__(self, world: World, engine: str, seed: int = 1) -> None:
+        self.world, self.engine, self.seed = world, engine, seed
+        self.cpu: list[float] = []
+        self.wall: list[float] = []
+        self.result = None
+        c0 = time.process_time()
+        run(world, seed, engine)  # untimed: see the module's docstring
+        self.first = time.process_time() - c0
+
+    def time(self, repeats: int) -> None:
+        """Time ``repeats`` more runs (a whole run: the engine and its tables)."""
+        for _ in range(repeats):
+            self.result = None  # the last run's tables freed before this one is timed
+            c0, w0 = time.process_time(), time.perf_counter()
+            self.result = run(self.world, self.seed, self.engine)
+            self.cpu.append(time.process_time() - c0)
+            self.wall.append(time.perf_counter() - w0)
 
 
 def compare(label: str, world: World, repeats: int, mesa_repeats: int) -> None:
-    fast_s, fast_w, fast_first, res = timed(world, "fast", repeats)
-    mesa_s, mesa_w, mesa_first, res_mesa = timed(world, "mesa", mesa_repeats)
-    server_days = int(res.daily["servers_up"].sum())
+    """Time both engines on ``world`` (at least ``repeats`` compiled and ``mesa_repeats`` Mesa runs) and print
+    the medians, the ratio and whether the last results are identical."""
+    fast, mesa = Timer(world, "fast"), Timer(world, "mesa")
+    # interleaved, so that both engines are timed over the same minutes of a machine whose speed drifts
+    per_round = -(-repeats // mesa_repeats)
+    for _ in range(mesa_repeats):
+        fast.time(per_round)
+        mesa.time(1)
+    fast_s, mesa_s = statistics.median(fast.cpu), statistics.median(mesa.cpu)
+    server_days = int(fast.result.daily["servers_up"].sum())
     print(f"{label}: {world.n_countries} countries, {world.n_providers} providers, {world.horizon} days, "
           f"{server_days:,} server-days")
-    print(f"  mesa  median CPU {mesa_s:9.4f} s  wall {mesa_w:9.4f} s  ({mesa_repeats} runs; first run {mesa_first:.4f} s)")
-    print(f"  fast  median CPU {fast_s:9.4f} s  wall {fast_w:9.4f} s  ({repeats} runs; first run {fast_first:.4f} s)")
-    print(f"  ratio mesa/fast {mesa_s / fast_s:8.1f}x (CPU)   identical outputs: {res.equals(res_mesa)}")
+    for name, t in (("mesa", mesa), ("fast", fast)):
+        print(f"  {name}  median CPU {statistics.median(t.cpu):9.4f} s  wall {statistics.median(t.wall):9.4f} s  "
+              f"({len(t.cpu)} runs; first run {t.first:.4f} s)")
+    print(f"  ratio mesa/fast {mesa_s / fast_s:8.1f}x (CPU)   identical outputs: {fast.result.equals(mesa.result)}")
     print(f"  fast: {fast_s / server_days * 1e9:.1f} ns per server-day (CPU)")
 
 
