@@ -111,6 +111,7 @@ def test_sweep_reports(ci_sweeps, name, expected):
     folder = ci_sweeps[name]
     out = _cli("report", str(folder))
     assert out.returncode == 0, out.stderr
+    assert "Warning" not in out.stderr, out.stderr  # e.g. pyplot holding every figure the report draws
     text = _self_contained(folder / "report.html")
     assert text.count('src="data:image/png;base64,') >= len(expected)
     for stem in expected:

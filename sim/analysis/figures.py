@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis import plots  # noqa: F401 - sets the Agg backend and the house style
+from sim.analysis import plots  # also sets the Agg backend and the house style
 from sim.survival import kaplan_meier
 from sim.outputs import CAUSE_ALIVE
 
@@ -83,7 +83,7 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, facet: str | Non
     values = np.concatenate([t.to_numpy().ravel() for t in tables])
     finite = values[np.isfinite(values)]
     vmin, vmax = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    fig, axes = plt.subplots(1, len(panels), figsize=(9 * len(panels) ** 0.8, 6.5), layout="constrained",
+    fig, axes = plots.subplots(1, len(panels), figsize=(9 * len(panels) ** 0.8, 6.5), layout="constrained",
                              squeeze=False)
     for ax, (level, _), table in zip(axes[0], panels, tables):
         z = table.to_numpy()
@@ -112,7 +112,7 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, facet: str | Non
 
 def lines(summary: pd.DataFrame, x: str, metric: str, group: str | None = None) -> Figure:
     """``metric`` against one factor with 95% interval bands, one line per level of ``group``."""
-    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    fig, ax = plots.subplots(figsize=(9, 5.5), layout="constrained")
     groups = [(None, summary)] if group is None else list(summary.groupby(group, sort=True))
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(1, len(groups))))
     for i, ((level, grp), color) in enumerate(zip(groups, colors)):
@@ -149,7 +149,7 @@ def _legend_label(name: str, width: int = 60) -> str:
 
 def survival_by_point(networks: pd.DataFrame, horizon: int, names: dict[int, str]) -> Figure:
     """Kaplan–Meier curves of network lifetime per design point (replicates pooled), with 95% bands."""
-    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    fig, ax = plots.subplots(figsize=(9, 5.5), layout="constrained")
     curves = []
     for point, name in names.items():
         net = networks[networks["point"] == point]
@@ -174,7 +174,7 @@ def survival_by_point(networks: pd.DataFrame, horizon: int, names: dict[int, str
 
 def timeseries(daily: pd.DataFrame, column: str, names: dict[int, str]) -> Figure:
     """A daily-table column across replicates: median and 90% band per design point."""
-    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
+    fig, ax = plots.subplots(figsize=(10, 5.5), layout="constrained")
     curves = []
     for point, name in names.items():
         d = daily[daily["point"] == point]
@@ -205,7 +205,7 @@ def displacement(by_country: pd.DataFrame, point: int, name: str, havens: list[s
 
 def sobol(indices: pd.DataFrame, metric: str) -> Figure:
     """First-order and total Sobol indices per factor with bootstrap intervals."""
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(indices) + 2.5), layout="constrained")
+    fig, ax = plots.subplots(figsize=(9, 0.6 * len(indices) + 2.5), layout="constrained")
     y = np.arange(len(indices))
     for offset, kind, color in ((-0.18, "first", "tab:blue"), (0.18, "total", "tab:orange")):
         val = indices[f"{kind}_order"].to_numpy()
@@ -226,7 +226,7 @@ def policy_effects(effects: pd.DataFrame, names: dict[int, str], reference: str)
     ncols = min(3, len(metrics))
     nrows = -(-len(metrics) // ncols)
     points = [p for p in names if p in set(effects["point"])]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols + 1.5, (0.4 * len(points) + 1.6) * nrows),
+    fig, axes = plots.subplots(nrows, ncols, figsize=(5 * ncols + 1.5, (0.4 * len(points) + 1.6) * nrows),
                              sharey=True, layout="constrained", squeeze=False)
     y = np.arange(len(points))
     for ax in axes.flat[len(metrics):]:

@@ -7,6 +7,7 @@ writes it as PNG (and SVG when asked). Axes are labelled with units and readable
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -25,6 +26,14 @@ plt.rcParams.update({"font.size": 12, "axes.titlesize": 14, "axes.labelsize": 12
                      "axes.spines.top": False, "axes.spines.right": False})
 
 
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], layout: str | None = None,
+             **kwargs) -> tuple[Figure, Any]:
+    """As ``plt.subplots``, but pyplot does not keep the figure: a report draws dozens before it saves any, and
+    a figure nobody holds any longer is simply freed."""
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
 def _title(fig: Figure, result: RunResult, what: str) -> None:
     meta = result.meta
     fig.suptitle(f"{what}: {meta.get('scenario', '')} (seed {meta.get('seed', '?')})", fontsize=14)
@@ -40,7 +49,7 @@ def _mark_warmup(ax: Axes, result: RunResult) -> None:
 def networks_and_servers(result: RunResult) -> Figure:
     """Live networks and up servers (and those in havens) over time."""
     d = result.daily
-    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
+    fig, ax = subplots(figsize=(10, 5.5), layout="constrained")
     ax.plot(d["day"], d["servers_up"], color="tab:blue", label="servers up")
     ax.plot(d["day"], d["servers_up_haven"], color="tab:red", label="servers up in havens")
     _mark_warmup(ax, result)
@@ -62,7 +71,7 @@ def networks_and_servers(result: RunResult) -> Figure:
 def cases_and_backlog(result: RunResult, window: int = 30) -> Figure:
     """Cases opened, failed and arrests (cumulative), and the MLA backlog."""
     d = result.daily
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 7), sharex=True, layout="constrained")
+    fig, (ax, ax2) = subplots(2, 1, figsize=(10, 7), sharex=True, layout="constrained")
     failed = d["cases_failed_evidence"] + d["cases_failed_haven"] + d["cases_timed_out"]
     for series, label, color in ((d["cases_opened"], "cases opened", "tab:blue"),
                                  (failed, "cases failed (evidence, haven, timeout)", "tab:orange"),
@@ -92,7 +101,7 @@ def stacked_by_country(by_day: pd.DataFrame, havens: set[str] | list[str], ylabe
     if rest:
         series.append(by_day[rest].sum(axis=1).to_numpy())
         labels.append(f"{len(rest)} others")
-    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
+    fig, ax = subplots(figsize=(10, 5.5), layout="constrained")
     colors = plt.get_cmap("tab20")(np.arange(len(series)) % 20)
     polys = ax.stackplot(by_day.index, *series, labels=labels, colors=colors, alpha=0.9)
     for poly, c in zip(polys, shown):
@@ -117,7 +126,7 @@ def survival(result: RunResult) -> Figure:
     """Kaplan–Meier curve of network lifetime with its 95% band (networks alive at the horizon are censored)."""
     durations, events = lifetimes(result)
     curve = kaplan_meier(durations, events)
-    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    fig, ax = subplots(figsize=(8, 5.5), layout="constrained")
     ax.step(curve.times, curve.survival, where="post", color="tab:blue", lw=2,
             label=f"Kaplan–Meier ({curve.n} networks, {int(events.sum())} ended)")
     ax.fill_between(curve.times, curve.lower, curve.upper, step="post", alpha=0.25, color="tab:blue", label="95% band")
@@ -138,14 +147,13 @@ RUN_FIGURES = {
 
 
 def save(fig: Figure, path: Path, svg: bool = False) -> list[Path]:
-    """Write ``fig`` to ``path`` (.png) and optionally an .svg beside it; closes the figure."""
+    """Write ``fig`` to ``path`` (.png) and optionally an .svg beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     out = [path.with_suffix(".png")]
     fig.savefig(out[0], dpi=150)
     if svg:
         out.append(path.with_suffix(".svg"))
         fig.savefig(out[1])
-    plt.close(fig)
     return out
 
 

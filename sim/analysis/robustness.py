@@ -373,14 +373,12 @@ UNITS = {"persistence": "live networks", "users_served": "million users"}
 
 def _fig_effects(sw: Sweep, table: pd.DataFrame, metric: str):
     """Violins of each policy's relative effect over futures, ordered by rank, with the mean and its interval."""
-    import matplotlib.pyplot as plt
-
-    from sim.analysis import plots  # noqa: F401 - the Agg backend and house style
+    from sim.analysis import plots  # also the Agg backend and house style
 
     vals = wide(sw.futures, metric, sw.policies)
     rel = per_future(vals, sw.reference, LOWER_IS_BETTER[metric])["relative"]
     order = list(table["policy"])
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(order) + 1.5))
+    fig, ax = plots.subplots(figsize=(9, 0.5 * len(order) + 1.5))
     data = [rel[p].dropna().to_numpy() for p in order]
     pos = np.arange(len(order))[::-1]
     ax.violinplot(data, positions=pos, vert=False, showextrema=False, widths=0.8)
@@ -399,9 +397,9 @@ def _fig_effects(sw: Sweep, table: pd.DataFrame, metric: str):
 
 def _fig_ranks(table: pd.DataFrame, metric: str):
     """Rank of each policy by mean effect, with its bootstrap interval, and its mean regret."""
-    import matplotlib.pyplot as plt
+    from sim.analysis import plots  # also the Agg backend and house style
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 0.45 * len(table) + 1.5), sharey=True)
+    fig, (a1, a2) = plots.subplots(1, 2, figsize=(11, 0.45 * len(table) + 1.5), sharey=True)
     pos = np.arange(len(table))[::-1]
     a1.errorbar(table["rank"], pos, xerr=[table["rank"] - table["rank_low"], table["rank_high"] - table["rank"]],
                 fmt="o", color="black", capsize=3)
@@ -418,8 +416,9 @@ def _fig_ranks(table: pd.DataFrame, metric: str):
 
 def _fig_prim(sw: Sweep, box: PrimBox, metric: str = "persistence"):
     """The futures on the box's two most restricted numeric parameters, failures marked, the box drawn."""
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+
+    from sim.analysis import plots  # also the Agg backend and house style
 
     num = [c for c in box.limits.index if pd.api.types.is_numeric_dtype(sw.params[c])][:2]
     if len(num) < 2:
@@ -434,7 +433,7 @@ def _fig_prim(sw: Sweep, box: PrimBox, metric: str = "persistence"):
             keep = x[c].astype(str).isin(levels)
             x, fails = x[keep], fails[keep.to_numpy()]
             where.append(f"{c} in {{{', '.join(sorted(levels))}}}")
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig, ax = plots.subplots(figsize=(6.5, 5))
     ax.scatter(x.loc[~fails, num[0]], x.loc[~fails, num[1]], s=10, color="#9ab", label="reduces persistence")
     ax.scatter(x.loc[fails, num[0]], x.loc[fails, num[1]], s=14, color="#c33", marker="x", label="fails")
     (l0, h0), (l1, h1) = [(float(box.limits.loc[c, "low"]), float(box.limits.loc[c, "high"])) for c in num]
@@ -454,11 +453,11 @@ def _fig_prim(sw: Sweep, box: PrimBox, metric: str = "persistence"):
 
 def _fig_sobol(ind: pd.DataFrame):
     """Total (bar) and first-order (dot) Sobol indices of each output, one panel per output."""
-    import matplotlib.pyplot as plt
+    from sim.analysis import plots  # also the Agg backend and house style
 
     outs = list(dict.fromkeys(ind["output"]))
     factors = list(dict.fromkeys(ind["factor"]))
-    fig, axes = plt.subplots(1, len(outs), figsize=(3.2 * len(outs) + 2.5, 0.35 * len(factors) + 1.8), sharey=True)
+    fig, axes = plots.subplots(1, len(outs), figsize=(3.2 * len(outs) + 2.5, 0.35 * len(factors) + 1.8), sharey=True)
     axes = np.atleast_1d(axes)
     pos = np.arange(len(factors))[::-1]
     for ax, out in zip(axes, outs):
@@ -478,10 +477,10 @@ def _fig_sobol(ind: pd.DataFrame):
 
 def _fig_horizons(ht: pd.DataFrame, policies: list[str]):
     """Mean relative effect and interval at each horizon, one line per policy, one panel per metric."""
-    import matplotlib.pyplot as plt
+    from sim.analysis import plots  # also the Agg backend and house style
 
     metrics = list(dict.fromkeys(ht["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.5))
+    fig, axes = plots.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.5))
     axes = np.atleast_1d(axes)
     for ax, m in zip(axes, metrics):
         for i, pol in enumerate(policies):
