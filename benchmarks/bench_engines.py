@@ -6,11 +6,12 @@ of CPU times, the compiled engine's CPU cost per server-day (CPU time / sum over
 the memory a 10-year large-world run holds.
 
 Each engine runs each world once untimed before the timed repeats (its time is printed as the first run), and
-no result of an earlier run is alive while a run is timed. The engines' runs are interleaved (a few compiled runs
-before each Mesa run), so both are timed over the same minutes of a machine whose speed drifts. The first run in a fresh process pays one-time costs
-that a sweep's workers pay once: the heap grows to the run's size (each new page faulted in), and the compiled
-engine sizes its arrays and derives the world's tables. Left among the repeats, the first run and the heap's
-growth on the next two or three (while the previous result was still held) moved the median of five by 5-10%.
+no result of an earlier run, of either engine, is alive while a run is timed. The first run in a fresh process
+pays one-time costs that a sweep's workers pay once: the heap grows to the run's size (each new page faulted in),
+and the compiled engine sizes its arrays and derives the world's tables. Left among the repeats, the first run
+and the heap's growth on the next two or three (while the previous result was still held) moved the median of
+five by 5-10%. The engines' runs are interleaved (a few compiled runs before each Mesa run), so that both are
+timed over the same minutes of a machine whose speed drifts.
 
     .venv/bin/python benchmarks/bench_engines.py [--repeats 5] [--quick]
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from cyext import engine as fast_engine
 from sim.engines import run
+from sim.outputs import RunResult
 from sim.scenario import from_dict, load
 from sim.synthetic import random_raw
 from sim.world import World, compile_world
@@ -54,7 +56,7 @@ class Timer:
         self.world, self.engine, self.seed = world, engine, seed
         self.cpu: list[float] = []
         self.wall: list[float] = []
-        self.result = None
+        self.result: RunResult | None = None
         c0 = time.process_time()
         run(world, seed, engine)  # untimed: see the module's docstring
         self.first = time.process_time() - c0
@@ -76,8 +78,11 @@ def compare(label: str, world: World, repeats: int, mesa_repeats: int) -> None:
     # interleaved, so that both engines are timed over the same minutes of a machine whose speed drifts
     per_round = -(-repeats // mesa_repeats)
     for _ in range(mesa_repeats):
+        mesa.result = None
         fast.time(per_round)
+        fast.result = None
         mesa.time(1)
+    fast.result = run(world, 1, "fast")  # untimed, for the comparison below
     fast_s, mesa_s = statistics.median(fast.cpu), statistics.median(mesa.cpu)
     server_days = int(fast.result.daily["servers_up"].sum())
     print(f"{label}: {world.n_countries} countries, {world.n_providers} providers, {world.horizon} days, "

@@ -135,7 +135,7 @@ cdef extern from *:
 
 keep_freed_memory()
 
-from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RunResult, run_meta
+from sim.outputs import DAILY_COLUMNS, NETWORK_COLUMNS, REQUEST_COLUMNS, RequestCounts, RunResult, run_meta
 
 # Streams (docs/ODD.md)
 cdef enum:
@@ -265,7 +265,7 @@ cdef enum:
 
 
 cdef struct Srv:
-    # One server in 32 bytes, for the same reason as Req (days and ids fit 32 bits)
+    # One server in 28 bytes, for the same reason as Req (days and ids fit 32 bits)
     int32_t net
     int32_t prov
     int32_t country
@@ -277,7 +277,7 @@ cdef struct Srv:
 
 
 cdef struct Req:
-    # One request in 40 bytes (the limits keep ids and days far below 2**31): a request's fields are read
+    # One request in 32 bytes (the limits keep ids and days far below 2**31): a request's fields are read
     # together, at random ids, so one cache line each beats ten arrays.
     int32_t case
     int32_t server
@@ -1822,7 +1822,7 @@ cdef class Engine:
         return nets, reqs
 
     def request_counts(self, int64_t warmup):
-        """What the metrics read of the requests table, as counts (see sim.metrics.request_counts): the MLA
+        """What the metrics read of the requests table, as counts (sim.outputs.RequestCounts): the MLA
         requests made after day ``warmup`` and answered (evidence, lost or refused) by delay in days (resolved -
         created, 0 .. T), and the evidence obtained after it by the kind of request that brought it."""
         delays = np.zeros(self.T + 1, dtype=np.int64)
@@ -1946,5 +1946,5 @@ def run(world, seed, stats=None, requests=True):
                                     "networks": (nets, NETWORK_COLUMNS), "requests": (reqs, REQUEST_COLUMNS),
                                     "users_by_market": (users, countries)}, run_meta(world, seed, "fast"))
     if not requests:
-        result.omit_requests(eng.request_counts(world.warmup))
+        result.omit_requests(RequestCounts(world.warmup, *eng.request_counts(world.warmup)))
     return result

@@ -69,10 +69,10 @@ def run(world_or_scenario: World | Scenario | str | Path, seed: int | None = Non
         if progress is not None:
             progress(world.horizon)
         return result
-    from sim.metrics import request_counts
+    from sim.metrics import count_requests
     from sim.model import run_mesa
 
     result = run_mesa(world, seed, progress)
     if not requests:
-        result.omit_requests(request_counts(result, world.warmup))
+        result.omit_requests(count_requests(result, world.warmup))
     return result

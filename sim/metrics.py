@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from sim.outputs import (CAUSE_ALIVE, CAUSE_ARREST, KIND_MLA, KIND_NAMES, OUTCOME_EVIDENCE, OUTCOME_LOST,
-                         OUTCOME_REFUSED, RunResult)
+                         OUTCOME_REFUSED, RequestCounts, RunResult)
 from sim.survival import kaplan_meier
 from sim.world import USER_UNIT
 
@@ -99,8 +99,19 @@ def compute(result: RunResult) -> dict[str, float]:
     present = (ended == -1) | (ended > warmup)  # networks operating after the warm-up
     out["dismantled_share"] = _ratio(int(np.count_nonzero(cause[present] == CAUSE_ARREST)), int(np.count_nonzero(present)))
     out["haven_share"] = _ratio(after_sum("servers_up_haven"), after_sum("servers_up"))
-    delays, by_kind = request_counts(result, warmup)
-    out["mla_delay_median"] = median_of_counts(delays)
+    counts = result.request_counts
+    if counts is not None:  # a run made with requests=False: its requests table was counted, not kept
+        if counts.warmup != warmup:
+            raise ValueError(f"the run's request counts are after day {counts.warmup}, not {warmup}")
+        out["mla_delay_median"], by_kind = median_of_counts(counts.delays), counts.by_kind
+    else:
+        kind, created, resolved, outcome = (result.column("requests", c)
+                                            for c in ("kind", "created", "resolved", "outcome"))
+        answered = ((kind == KIND_MLA) & (created > warmup)
+                    & ((outcome == OUTCOME_EVIDENCE) | (outcome == OUTCOME_LOST) | (outcome == OUTCOME_REFUSED)))
+        out["mla_delay_median"] = (float(np.median(resolved[answered] - created[answered])) if answered.any()
+                                   else NAN)
+        by_kind = np.bincount(kind[(outcome == OUTCOME_EVIDENCE) & (resolved > warmup)], minlength=len(KIND_NAMES))
     lost, obtained = after_sum("evidence_lost"), after_sum("evidence_obtained")
     out["evidence_loss_share"] = _ratio(lost, obtained + lost)
     out["arrests_per_year"] = float(tail_sum("arrests")) * 365.0 / W if W > 0 else NAN
@@ -119,21 +130,15 @@ def compute(result: RunResult) -> dict[str, float]:
     return out
 
 
-def request_counts(result: RunResult, warmup: int) -> tuple[np.ndarray, np.ndarray]:
-    """What the metrics read of the requests table, as counts: the MLA requests made after the warm-up and
-    answered (evidence, lost or refused) by delay in days (resolved - created), and the evidence obtained after
-    the warm-up by the kind of request that brought it (``KIND_NAMES`` order).
-
-    A run made with ``requests=False`` kept these counts instead of the table (the compiled engine counts them
-    in C); otherwise they are counted from the table's columns."""
-    if result.request_counts is not None:
-        return result.request_counts
+def count_requests(result: RunResult, warmup: int) -> RequestCounts:
+    """The :class:`RequestCounts` of an engine's requests table (what the compiled engine counts in C when a run
+    is made with ``requests=False``; the Mesa engine's runs are counted here)."""
     kind, created, resolved, outcome = (result.column("requests", c) for c in ("kind", "created", "resolved", "outcome"))
     answered = ((kind == KIND_MLA) & (created > warmup)
                 & ((outcome == OUTCOME_EVIDENCE) | (outcome == OUTCOME_LOST) | (outcome == OUTCOME_REFUSED)))
     evidence = (outcome == OUTCOME_EVIDENCE) & (resolved > warmup)
-    return (np.bincount(resolved[answered] - created[answered], minlength=1),
-            np.bincount(kind[evidence], minlength=len(KIND_NAMES)))
+    return RequestCounts(warmup, np.bincount(resolved[answered] - created[answered], minlength=1),
+                         np.bincount(kind[evidence], minlength=len(KIND_NAMES)))
 
 
 def median_of_counts(counts: np.ndarray) -> float:

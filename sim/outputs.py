@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,20 @@ class _Table:
     def __set__(self, obj: "RunResult", value: pd.DataFrame) -> None:
         obj._frames[self.name] = value
         obj._arrays.pop(self.name, None)  # the frame is now the table: an array beside it could go stale
+        if self.name == "requests":
+            obj.request_counts = None  # likewise counts kept instead of the table
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    """What the metrics read of a run's requests table, counted: the MLA requests made after day ``warmup`` and
+    answered (evidence, lost or refused) by delay in days (``delays[d]``), and the evidence obtained after it by
+    the kind of request that brought it (``by_kind``, in ``KIND_NAMES`` order). A run made with
+    ``requests=False`` keeps these instead of its requests table."""
+
+    warmup: int
+    delays: np.ndarray
+    by_kind: np.ndarray
 
 
 class RunResult:
@@ -95,8 +110,7 @@ class RunResult:
             if df is not None:  # a table not given reads as an empty DataFrame
                 self._frames[name] = df
         self.meta: dict[str, Any] = {} if meta is None else meta  # scenario, digest, seed, engine, countries, havens
-        # (answered MLA requests by delay, evidence by kind), after the warm-up: see sim.metrics.request_counts
-        self.request_counts: tuple[np.ndarray, np.ndarray] | None = None
+        self.request_counts: RequestCounts | None = None  # kept instead of the requests table (requests=False)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, tuple[Any, tuple[str, ...]]], meta: dict[str, Any]) -> "RunResult":
@@ -111,8 +125,8 @@ class RunResult:
             out._arrays[name] = (arr, tuple(columns))
         return out
 
-    def omit_requests(self, counts: tuple[np.ndarray, np.ndarray]) -> None:
-        """Drop the requests table, keeping ``counts`` (see :attr:`request_counts`) for the metrics."""
+    def omit_requests(self, counts: RequestCounts) -> None:
+        """Drop the requests table, keeping ``counts`` for the metrics."""
         self._frames.pop("requests", None)
         self._arrays.pop("requests", None)
         self.request_counts = counts

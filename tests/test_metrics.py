@@ -137,6 +137,8 @@ def test_metrics_from_raw_arrays_equal_the_dataframe_path(scenario, overrides):
         assert _same(compute(lean), fast)
         with pytest.raises(ValueError, match="requests=False"):
             lean.requests
+        lean.requests = res.requests.iloc[0:0]  # a table assigned replaces the counts, as it replaces an array
+        assert math.isnan(compute(lean)["mla_delay_median"]) and lean.request_counts is None
     if scenario == "tiny.yaml":  # the Mesa engine hands over the same kind of result
         mesa = run(world, 3, "mesa")
         assert not mesa.has_frame("daily") and _same(compute(mesa), compute_from_frames(run(world, 3, "fast")))

@@ -27,7 +27,7 @@ plt.rcParams.update({"font.size": 12, "axes.titlesize": 14, "axes.labelsize": 12
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], layout: str | None = None,
-             **kwargs) -> tuple[Figure, Any]:
+             **kwargs: Any) -> tuple[Figure, Any]:
     """As ``plt.subplots``, but pyplot does not keep the figure: a report draws dozens before it saves any, and
     a figure nobody holds any longer is simply freed."""
     fig = Figure(figsize=figsize, layout=layout)
