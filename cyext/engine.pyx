@@ -804,7 +804,8 @@ cdef class Engine:
         free(self.spare_data.data); free(self.spare_cap.data)
         free(self.open_cases); free(self.up_by_country)
         free(self.slot_day); free(self.slot_used); free(self.starts_on)
-        free(self.b_srv); free(self.b_to); free(self.b_kind); free(self.b_tab); free(self.b_start); free(self.b_due); free(self.b_mla)
+        free(self.b_srv); free(self.b_to); free(self.b_kind); free(self.b_tab); free(self.b_start); free(self.b_due)
+        free(self.b_mla)
         free(self.unserved); free(self.lapsed); free(self.in_transit); free(self.heat)
         free(self.mk_live); free(self.mk_served); free(self.scratch_rank)
         free_vecs(self.mk_open_ids, self.C); free_vecs(self.mk_rests, self.C); free(self.mk_share)
@@ -1227,7 +1228,7 @@ cdef class Engine:
         known when it joins: the first day from then with a start left, after those ahead of it. Every request is
         scheduled now, and a queue is only a count of the requests that start each day. The passes keep the
         branches apart from the draws, which are independent of one another and so overlap."""
-        cdef int64_t j, r, r0 = self.n_req, lead = self.case_lead[k], c, kind, start, m, due, n_mla = 0, i, used
+        cdef int64_t j, r0 = self.n_req, lead = self.case_lead[k], c, kind, start, m, due, n_mla = 0, i, used
         cdef bint late, full, over
         cdef const int64_t* preserve = self.preserve + lead * self.C
         cdef Req* q

@@ -105,13 +105,9 @@ def compute(result: RunResult) -> dict[str, float]:
             raise ValueError(f"the run's request counts are after day {counts.warmup}, not {warmup}")
         out["mla_delay_median"], by_kind = median_of_counts(counts.delays), counts.by_kind
     else:
-        kind, created, resolved, outcome = (result.column("requests", c)
-                                            for c in ("kind", "created", "resolved", "outcome"))
-        answered = ((kind == KIND_MLA) & (created > warmup)
-                    & ((outcome == OUTCOME_EVIDENCE) | (outcome == OUTCOME_LOST) | (outcome == OUTCOME_REFUSED)))
-        out["mla_delay_median"] = (float(np.median(resolved[answered] - created[answered])) if answered.any()
-                                   else NAN)
-        by_kind = np.bincount(kind[(outcome == OUTCOME_EVIDENCE) & (resolved > warmup)], minlength=len(KIND_NAMES))
+        delays, kinds = _requests_read(result, warmup)
+        out["mla_delay_median"] = float(np.median(delays)) if len(delays) else NAN
+        by_kind = np.bincount(kinds, minlength=len(KIND_NAMES))
     lost, obtained = after_sum("evidence_lost"), after_sum("evidence_obtained")
     out["evidence_loss_share"] = _ratio(lost, obtained + lost)
     out["arrests_per_year"] = float(tail_sum("arrests")) * 365.0 / W if W > 0 else NAN
@@ -130,15 +126,22 @@ def compute(result: RunResult) -> dict[str, float]:
     return out
 
 
+def _requests_read(result: RunResult, warmup: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the metrics read of the requests table: the delays (resolved - created) of the MLA requests made after
+    the warm-up and answered (evidence, lost or refused), and the kinds of the requests that brought evidence
+    after it."""
+    kind, created, resolved, outcome = (result.column("requests", c)
+                                        for c in ("kind", "created", "resolved", "outcome"))
+    answered = ((kind == KIND_MLA) & (created > warmup)
+                & ((outcome == OUTCOME_EVIDENCE) | (outcome == OUTCOME_LOST) | (outcome == OUTCOME_REFUSED)))
+    return resolved[answered] - created[answered], kind[(outcome == OUTCOME_EVIDENCE) & (resolved > warmup)]
+
+
 def count_requests(result: RunResult, warmup: int) -> RequestCounts:
     """The :class:`RequestCounts` of an engine's requests table (what the compiled engine counts in C when a run
     is made with ``requests=False``; the Mesa engine's runs are counted here)."""
-    kind, created, resolved, outcome = (result.column("requests", c) for c in ("kind", "created", "resolved", "outcome"))
-    answered = ((kind == KIND_MLA) & (created > warmup)
-                & ((outcome == OUTCOME_EVIDENCE) | (outcome == OUTCOME_LOST) | (outcome == OUTCOME_REFUSED)))
-    evidence = (outcome == OUTCOME_EVIDENCE) & (resolved > warmup)
-    return RequestCounts(warmup, np.bincount(resolved[answered] - created[answered], minlength=1),
-                         np.bincount(kind[evidence], minlength=len(KIND_NAMES)))
+    delays, kinds = _requests_read(result, warmup)
+    return RequestCounts(warmup, np.bincount(delays, minlength=1), np.bincount(kinds, minlength=len(KIND_NAMES)))
 
 
 def median_of_counts(counts: np.ndarray) -> float:
