@@ -82,7 +82,7 @@ def compare(label: str, world: World, repeats: int, mesa_repeats: int) -> None:
         fast.time(per_round)
         fast.result = None
         mesa.time(1)
-    fast.result = run(world, 1, "fast")  # untimed, for the comparison below
+    fast.result = run(world, fast.seed, "fast")  # untimed, for the comparison below
     fast_s, mesa_s = statistics.median(fast.cpu), statistics.median(mesa.cpu)
     server_days = int(fast.result.daily["servers_up"].sum())
     print(f"{label}: {world.n_countries} countries, {world.n_providers} providers, {world.horizon} days, "

@@ -1466,7 +1466,8 @@ cdef class Engine:
         """Phase 6, as a pass over every live network in ascending id order, but visiting only those with
         something to do today (the others' steps are all no-ops): the networks cut off (a quit draw each day),
         those that reached a notice threshold today (``pending``: thresholds are at least 1, so a network reaches
-        one only by a notice) and those whose blocking order or cut-off comes into force today (``cal_interv``). ``cut_list`` is compacted as it is walked."""
+        one only by a notice) and those whose blocking order or cut-off comes into force today (``cal_interv``).
+        ``cut_list`` is compacted as it is walked."""
         cdef int64_t i = 0, j = 0, k, n, prev = -1, keep = 0, was_cut
         cdef bint from_cut
         if not self.any_interventions:
